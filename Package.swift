@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strictC: [CSetting] = [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"])]
+
+let package = Package(
+  name: "minewatch",
+  products: [
+    .executable(name: "minewatch", targets: ["minewatch"]),
+    .library(name: "MinewatchKit", targets: ["MinewatchKit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // libpcap from Debian's libpcap-dev.
+    .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+    // The per-packet hot path: decoding, flows, reassembly, matchers. Plain C, no allocation per packet.
+    .target(
+      name: "MinewatchCore", dependencies: ["CPcap"], cSettings: strictC,
+      linkerSettings: [.linkedLibrary("pcap")]),
+    // Sessions, estimation, aggregation, reports: everything above the C core.
+    .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap"]),
+    // Writes pcap files of synthetic traffic: the bundled sample, test captures and the benchmark.
+    .target(name: "CaptureForge"),
+    .executableTarget(
+      name: "minewatch",
+      dependencies: ["MinewatchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(
+      name: "minewatch-gen",
+      dependencies: ["CaptureForge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
+    .testTarget(
+      name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"],
+      resources: [.copy("Fixtures")]),
+  ],
+  swiftLanguageModes: [.v6]
+)

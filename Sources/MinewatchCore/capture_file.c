@@ -1,0 +1,98 @@
+/* Reading capture files with libpcap (pcap, nanosecond pcap, pcapng) through a 1 MiB stdio
+ * buffer: libpcap's own fopen keeps stdio's 4 KiB default, which costs about 40 % of the read
+ * time on a cached file (../shared/docs/PLATFORM.md). */
+/* BSD types for pcap.h, clock_gettime and fileno under -std=c11 */
+#define _DEFAULT_SOURCE
+#include "engine_internal.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+enum { MW_READ_BUFFER = 1 << 20 };
+
+struct mw_capture {
+  pcap_t *pcap;
+  FILE *file;
+  char *buffer;
+  int linktype;
+  int nanos;
+};
+
+mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen) {
+  char pcap_err[PCAP_ERRBUF_SIZE] = {0};
+  bool is_stdin = strcmp(path, "-") == 0;
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
+  if (!is_stdin) {
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+      snprintf(err, errlen, "%s: is a directory", path);
+      fclose(f);
+      return NULL;
+    }
+  }
+  mw_capture *c = calloc(1, sizeof *c);
+  char *buf = malloc(MW_READ_BUFFER);
+  if (!c || !buf) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    free(c);
+    free(buf);
+    if (!is_stdin) fclose(f);
+    return NULL;
+  }
+  setvbuf(f, buf, _IOFBF, MW_READ_BUFFER);
+  pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+  if (!p) {
+    /* libpcap's messages name the problem ("unknown file format", "truncated dump file") */
+    snprintf(err, errlen, "%s: not a readable capture: %s", path,
+             pcap_err[0] ? pcap_err : "unknown error");
+    if (!is_stdin) fclose(f);
+    free(buf);
+    free(c);
+    return NULL;
+  }
+  c->pcap = p;
+  c->file = f;
+  c->buffer = buf;
+  c->linktype = pcap_datalink(p);
+  return c;
+}
+
+int mw_capture_linktype(const mw_capture *c) { return c->linktype; }
+
+int64_t mw_capture_offset(const mw_capture *c) {
+  if (c->file == stdin) return -1;
+  long off = ftell(c->file);
+  return off < 0 ? -1 : (int64_t)off;
+}
+
+int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err, size_t errlen) {
+  struct pcap_pkthdr *h;
+  const u_char *data;
+  for (uint64_t n = 0; max_packets == 0 || n < max_packets; n++) {
+    int rc = pcap_next_ex(c->pcap, &h, &data);
+    if (rc == PCAP_ERROR_BREAK) return 0;
+    if (rc == PCAP_ERROR) {
+      snprintf(err, errlen, "%s", pcap_geterr(c->pcap));
+      return -1;
+    }
+    if (rc != 1) continue;
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
+    /* caplen never exceeds the bytes libpcap really handed us, whatever the header says */
+    mw_engine_packet(e, ts, data, h->caplen, h->len > h->caplen ? h->len : h->caplen);
+  }
+  return 1;
+}
+
+void mw_capture_close(mw_capture *c) {
+  if (!c) return;
+  pcap_close(c->pcap); /* closes the FILE as well */
+  free(c->buffer);
+  free(c);
+}

@@ -1,0 +1,181 @@
+/* The engine: decodes each packet once, finds its flow, and hands payload to the stream or
+ * DNS inspectors. All memory is taken in mw_engine_create. */
+/* BSD types for pcap.h, clock_gettime and fileno under -std=c11 */
+#define _DEFAULT_SOURCE
+#include "engine_internal.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const char *const anomaly_names[MW_AN_COUNT] = {
+  [MW_AN_TRUNCATED_PACKET] = "truncated_packet",
+  [MW_AN_UNSUPPORTED_LINKTYPE] = "unsupported_linktype",
+  [MW_AN_BAD_LINK_HEADER] = "bad_link_header",
+  [MW_AN_BAD_IPV4_HEADER] = "bad_ipv4_header",
+  [MW_AN_BAD_IPV6_HEADER] = "bad_ipv6_header",
+  [MW_AN_IPV6_EXT_HEADER] = "bad_ipv6_extension_header",
+  [MW_AN_NON_FIRST_FRAGMENT] = "non_first_fragment",
+  [MW_AN_BAD_TCP_HEADER] = "bad_tcp_header",
+  [MW_AN_BAD_UDP_HEADER] = "bad_udp_header",
+  [MW_AN_OTHER_L4] = "other_transport",
+  [MW_AN_TCP_RETRANSMISSION] = "tcp_retransmission",
+  [MW_AN_TCP_OUT_OF_ORDER] = "tcp_out_of_order",
+  [MW_AN_TCP_GAP] = "tcp_gap",
+  [MW_AN_LINE_TOO_LONG] = "line_too_long",
+  [MW_AN_JSON_MALFORMED] = "json_malformed",
+  [MW_AN_JSON_TOO_DEEP] = "json_too_deep",
+  [MW_AN_FLOW_TABLE_EVICTION] = "flow_table_eviction",
+  [MW_AN_STREAM_BUFFERS_EXHAUSTED] = "stream_buffers_exhausted",
+  [MW_AN_DNS_MALFORMED] = "dns_malformed",
+  [MW_AN_DNS_POINTER_LOOP] = "dns_pointer_loop",
+  [MW_AN_TLS_MALFORMED] = "tls_malformed",
+  [MW_AN_NAME_TOO_LONG] = "name_too_long",
+  [MW_AN_HTTP_BODY_TOO_LONG] = "http_body_too_long",
+};
+
+const char *mw_anomaly_name(mw_anomaly a) {
+  return (a >= 0 && a < MW_AN_COUNT) ? anomaly_names[a] : "unknown";
+}
+
+void mw_config_default(mw_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->flow_capacity = 1u << 18;
+  cfg->stream_buffers = 2048;
+  cfg->line_max = 8192;
+  cfg->inspect_bytes = 4096;
+  cfg->idle_timeout_s = 120;
+}
+
+static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_event_fn fn,
+                            void *ctx) {
+  mw_config cfg;
+  if (cfg_in) cfg = *cfg_in;
+  else mw_config_default(&cfg);
+  cfg.flow_capacity = clamp(cfg.flow_capacity, 64, 1u << 24);
+  cfg.stream_buffers = clamp(cfg.stream_buffers, 1, 1u << 20);
+  cfg.line_max = clamp(cfg.line_max, 512, 1u << 20);
+  cfg.inspect_bytes = clamp(cfg.inspect_bytes, 64, 1u << 24);
+  cfg.idle_timeout_s = clamp(cfg.idle_timeout_s, 1, 86400);
+  if (cfg.hash_seed[0] == 0 && cfg.hash_seed[1] == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cfg.hash_seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec;
+    cfg.hash_seed[1] = (uint64_t)(uintptr_t)&cfg ^ ((uint64_t)clock() << 17);
+  }
+  uint32_t buckets = 1;
+  while (buckets * MW_BUCKET_WAYS < cfg.flow_capacity) buckets <<= 1;
+  cfg.flow_capacity = buckets * MW_BUCKET_WAYS;
+
+  mw_engine *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  e->cfg = cfg;
+  e->names = names;
+  e->fn = fn;
+  e->ctx = ctx;
+  e->linktype = MW_LT_ETHERNET;
+  e->bucket_mask = buckets - 1;
+  e->flows = calloc(cfg.flow_capacity, sizeof(mw_flow));
+  e->streams = calloc(cfg.stream_buffers, sizeof(mw_stream));
+  size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
+  e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
+  if (!e->flows || !e->streams || !e->stream_memory) {
+    mw_engine_destroy(e);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < cfg.stream_buffers; i++) {
+    for (int d = 0; d < 2; d++) {
+      uint8_t *base = e->stream_memory + ((size_t)i * 2 + (size_t)d) * per_dir;
+      e->streams[i].dir[d].line = base;
+      e->streams[i].dir[d].ooo_data = base + cfg.line_max;
+    }
+    e->streams[i].next_free = (i + 1 < cfg.stream_buffers) ? i + 2 : 0;
+  }
+  e->free_stream = 1;
+  return e;
+}
+
+void mw_engine_destroy(mw_engine *e) {
+  if (!e) return;
+  free(e->flows);
+  free(e->streams);
+  free(e->stream_memory);
+  free(e);
+}
+
+int mw_engine_set_linktype(mw_engine *e, int lt) {
+  switch (lt) {
+  case MW_LT_NULL: case MW_LT_ETHERNET: case MW_LT_RAW_DLT12: case MW_LT_RAW_DLT14:
+  case MW_LT_RAW: case MW_LT_LOOP: case MW_LT_LINUX_SLL: case MW_LT_IPV4: case MW_LT_IPV6:
+  case MW_LT_LINUX_SLL2:
+    e->linktype = lt;
+    return 0;
+  default:
+    return -1;
+  }
+}
+
+const mw_counters *mw_engine_counters(const mw_engine *e) { return &e->c; }
+
+static void endpoint(mw_endpoint *ep, const mw_flow *f, int side) {
+  ep->family = f->family;
+  memcpy(ep->addr, f->addr[side], 16);
+  ep->port = f->port[side];
+}
+
+int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side) {
+  if (!e->fn) return 0;
+  if (f) {
+    ev->flow_id = f->id;
+    endpoint(&ev->a, f, f->initiator);
+    endpoint(&ev->b, f, !f->initiator);
+    ev->from_a = side == f->initiator;
+  }
+  if (!ev->ts_ns) ev->ts_ns = e->now_ns;
+  return e->fn(e->ctx, ev);
+}
+
+void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
+                      uint32_t wirelen) {
+  e->c.packets++;
+  e->c.bytes += wirelen;
+  if (e->c.first_ns == 0 || ts_ns < e->c.first_ns) e->c.first_ns = ts_ns;
+  if (ts_ns > e->c.last_ns) e->c.last_ns = ts_ns;
+  /* Packet time only moves forward, so a reordered capture cannot expire flows early. */
+  if (ts_ns > e->now_ns) e->now_ns = ts_ns;
+  if (!data) return;
+  mw_packet p;
+  if (!mw_decode(e->linktype, data, caplen, &p, e->c.anomalies)) return;
+  if (p.family == 4) e->c.ipv4++;
+  else e->c.ipv6++;
+  if (p.l4 == IPPROTO_UDP) {
+    e->c.udp++;
+    if ((p.sport == 53 || p.dport == 53) && e->names) mw_dns_inspect(e, &p, p.payload, p.payload_len, ts_ns);
+    return;
+  }
+  e->c.tcp++;
+  int side;
+  mw_flow *f = mw_flow_lookup(e, &p, &side);
+  f->last_ns = e->now_ns;
+  f->bytes[side] += wirelen;
+  f->packets[side]++;
+  if (p.tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
+  if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH || p.payload_len == 0) return;
+  if (p.sport == 53 || p.dport == 53) {
+    /* DNS over TCP: a two-byte length, then the message; one segment is enough for answers. */
+    if (e->names && p.payload_len > 2) {
+      uint32_t mlen = mw_be16(p.payload);
+      uint32_t have = p.payload_len - 2;
+      mw_dns_inspect(e, &p, p.payload + 2, mlen < have ? mlen : have, ts_ns);
+    }
+    return;
+  }
+  mw_stream_segment(e, f, side, &p);
+}
+
+void mw_engine_flush(mw_engine *e) {
+  uint32_t n = (e->bucket_mask + 1) * MW_BUCKET_WAYS;
+  for (uint32_t i = 0; i < n; i++) mw_flow_end(e, &e->flows[i]);
+}

@@ -1,0 +1,93 @@
+/* The engine's tables: flows (set-associative, bounded), streams (a fixed pool). */
+#ifndef MW_ENGINE_INTERNAL_H
+#define MW_ENGINE_INTERNAL_H
+
+#include "core_internal.h"
+
+enum { MW_BUCKET_WAYS = 8, MW_OOO_BYTES = 4096, MW_OOO_SEGMENTS = 8 };
+
+typedef enum {
+  MW_FLOW_FREE = 0,
+  MW_FLOW_INSPECT, /* looking at the first payload bytes */
+  MW_FLOW_MINING,  /* the matcher saw a mining method: every line goes up */
+  MW_FLOW_WATCH,   /* not parsed further, but the callback wants its statistics */
+  MW_FLOW_DONE,    /* nothing of interest: only counted */
+} mw_flow_state;
+
+typedef enum { MW_MODE_LINE = 0, MW_MODE_HTTP_BODY, MW_MODE_TLS } mw_stream_mode;
+
+typedef struct {
+  uint32_t seq;
+  uint16_t off, len;
+} mw_ooo_segment;
+
+/* One direction of a TCP stream being framed into lines. */
+typedef struct {
+  uint32_t next_seq;
+  uint8_t seq_known;
+  uint8_t resync;      /* drop bytes up to the next newline (joined mid-line, or after a gap) */
+  uint8_t mode;        /* mw_stream_mode */
+  uint8_t truncated;   /* the current line overflowed the buffer */
+  uint8_t in_http;     /* this direction speaks HTTP: header lines, then a body */
+  uint8_t ooo_count;
+  uint16_t ooo_used;
+  uint32_t line_len;
+  uint32_t inspected;
+  uint32_t content_length;
+  uint32_t body_left;
+  mw_ooo_segment ooo[MW_OOO_SEGMENTS];
+  uint8_t *line; /* line_max bytes */
+  uint8_t *ooo_data; /* MW_OOO_BYTES */
+} mw_dir_stream;
+
+typedef struct {
+  mw_dir_stream dir[2]; /* by canonical side */
+  uint32_t next_free;   /* free-list link, index + 1 */
+} mw_stream;
+
+typedef struct {
+  uint8_t addr[2][16]; /* canonical order: side 0 compares lower than side 1 */
+  uint16_t port[2];
+  uint8_t family;
+  uint8_t state;
+  uint8_t initiator;   /* canonical side that opened the flow */
+  uint8_t keep;        /* the callback asked for statistics */
+  uint8_t seen_syn;
+  uint8_t closed;
+  uint32_t id;
+  uint32_t stream;     /* index + 1 into the stream pool, 0 when none */
+  uint32_t inspected[2];
+  uint64_t hash;
+  uint64_t first_ns, last_ns;
+  uint64_t bytes[2], packets[2];
+} mw_flow;
+
+struct mw_engine {
+  mw_config cfg;
+  int linktype;
+  const mw_names *names;
+  mw_event_fn fn;
+  void *ctx;
+  mw_counters c;
+  mw_flow *flows;
+  uint32_t bucket_mask;
+  uint32_t next_id;
+  mw_stream *streams;
+  uint8_t *stream_memory;
+  uint32_t free_stream; /* index + 1 */
+  uint64_t now_ns;
+};
+
+/* flow_table.c */
+mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side);
+void mw_flow_end(mw_engine *e, mw_flow *f);
+void mw_flow_release_stream(mw_engine *e, mw_flow *f);
+mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create);
+
+/* stream.c */
+void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p);
+
+/* engine.c */
+int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side);
+
+#endif

@@ -1,0 +1,140 @@
+/* The flow table: buckets of eight entries found by a keyed hash. A full bucket evicts its
+ * least recently seen entry, idle entries are reclaimed as they are met, so the table never
+ * grows and a flood of new flows costs evictions, not memory. */
+#include "engine_internal.h"
+
+#include <stdlib.h>
+
+static uint64_t flow_key_hash(const mw_engine *e, const uint8_t *a0, const uint8_t *a1,
+                              uint16_t p0, uint16_t p1, uint8_t family) {
+  uint8_t key[37];
+  memcpy(key, a0, 16);
+  memcpy(key + 16, a1, 16);
+  key[32] = (uint8_t)(p0 >> 8);
+  key[33] = (uint8_t)p0;
+  key[34] = (uint8_t)(p1 >> 8);
+  key[35] = (uint8_t)p1;
+  key[36] = family;
+  return mw_siphash13(e->cfg.hash_seed, key, sizeof key);
+}
+
+static uint64_t idle_limit_ns(const mw_engine *e, const mw_flow *f) {
+  uint64_t s = e->cfg.idle_timeout_s;
+  if (f->state == MW_FLOW_MINING || f->keep) s *= 5; /* miners stay quiet between shares */
+  else if (f->closed) s = s < 10 ? s : 10;
+  return s * 1000000000ULL;
+}
+
+void mw_flow_release_stream(mw_engine *e, mw_flow *f) {
+  if (!f->stream) return;
+  mw_stream *s = &e->streams[f->stream - 1];
+  s->next_free = e->free_stream;
+  e->free_stream = f->stream;
+  f->stream = 0;
+}
+
+mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {
+  if (f->stream) return &e->streams[f->stream - 1];
+  if (!create) return NULL;
+  if (!e->free_stream) {
+    e->c.anomalies[MW_AN_STREAM_BUFFERS_EXHAUSTED]++;
+    return NULL;
+  }
+  uint32_t idx = e->free_stream;
+  mw_stream *s = &e->streams[idx - 1];
+  e->free_stream = s->next_free;
+  for (int d = 0; d < 2; d++) {
+    mw_dir_stream *ds = &s->dir[d];
+    uint8_t *line = ds->line, *ooo = ds->ooo_data;
+    memset(ds, 0, sizeof *ds);
+    ds->line = line;
+    ds->ooo_data = ooo;
+  }
+  s->next_free = 0;
+  f->stream = idx;
+  return s;
+}
+
+/* Ends a flow: its statistics go up when the callback asked for them. */
+void mw_flow_end(mw_engine *e, mw_flow *f) {
+  if (f->state == MW_FLOW_FREE) return;
+  if (f->keep) {
+    mw_event ev = {0};
+    ev.kind = MW_EV_FLOW_END;
+    int a = f->initiator;
+    ev.bytes_from_a = f->bytes[a];
+    ev.bytes_from_b = f->bytes[!a];
+    ev.packets_from_a = f->packets[a];
+    ev.packets_from_b = f->packets[!a];
+    ev.first_ns = f->first_ns;
+    ev.last_ns = f->last_ns;
+    ev.ts_ns = f->last_ns;
+    mw_emit(e, &ev, f, a);
+  }
+  mw_flow_release_stream(e, f);
+  f->state = MW_FLOW_FREE;
+  if (e->c.flows_active) e->c.flows_active--;
+}
+
+static bool interesting(const mw_flow *f) { return f->keep || f->state == MW_FLOW_MINING; }
+
+/* Eviction order: a free slot, then an uninteresting flow, then the least recently seen. */
+static bool better_victim(const mw_flow *current, const mw_flow *candidate) {
+  if (current->state == MW_FLOW_FREE) return false;
+  if (interesting(current) != interesting(candidate)) return interesting(current);
+  return candidate->last_ns < current->last_ns;
+}
+
+mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
+  uint8_t s[16] = {0}, d[16] = {0};
+  size_t alen = p->family == 4 ? 4 : 16;
+  memcpy(s, p->src, alen);
+  memcpy(d, p->dst, alen);
+  int cmp = memcmp(s, d, 16);
+  bool src_low = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
+  const uint8_t *a0 = src_low ? s : d, *a1 = src_low ? d : s;
+  uint16_t p0 = src_low ? p->sport : p->dport, p1 = src_low ? p->dport : p->sport;
+  *side = src_low ? 0 : 1;
+  uint64_t h = flow_key_hash(e, a0, a1, p0, p1, p->family);
+  mw_flow *bucket = &e->flows[(h & e->bucket_mask) * MW_BUCKET_WAYS];
+  mw_flow *victim = NULL;
+  for (int i = 0; i < MW_BUCKET_WAYS; i++) {
+    mw_flow *f = &bucket[i];
+    if (f->state == MW_FLOW_FREE) {
+      if (!victim || victim->state != MW_FLOW_FREE) victim = f;
+      continue;
+    }
+    if (f->hash == h && f->port[0] == p0 && f->port[1] == p1 && f->family == p->family &&
+        memcmp(f->addr[0], a0, 16) == 0 && memcmp(f->addr[1], a1, 16) == 0)
+      return f;
+    if (e->now_ns > f->last_ns && e->now_ns - f->last_ns > idle_limit_ns(e, f)) {
+      e->c.flows_expired++;
+      mw_flow_end(e, f);
+      if (!victim || victim->state != MW_FLOW_FREE) victim = f;
+      continue;
+    }
+    if (!victim || better_victim(victim, f)) victim = f;
+  }
+  if (victim->state != MW_FLOW_FREE) {
+    e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
+    mw_flow_end(e, victim);
+  }
+  mw_flow *f = victim;
+  memset(f, 0, sizeof *f);
+  memcpy(f->addr[0], a0, 16);
+  memcpy(f->addr[1], a1, 16);
+  f->port[0] = p0;
+  f->port[1] = p1;
+  f->family = p->family;
+  f->hash = h;
+  f->state = MW_FLOW_INSPECT;
+  f->id = ++e->next_id;
+  f->first_ns = e->now_ns;
+  /* The opener is the SYN sender; a SYN-ACK names the other side; else the first sender. */
+  bool syn = (p->tcp_flags & MW_TCP_SYN) != 0, ack = (p->tcp_flags & MW_TCP_ACK) != 0;
+  f->initiator = (uint8_t)((syn && ack) ? !*side : *side);
+  f->seen_syn = syn;
+  e->c.flows_created++;
+  e->c.flows_active++;
+  return f;
+}

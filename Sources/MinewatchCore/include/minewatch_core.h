@@ -1,0 +1,195 @@
+/*
+ * minewatch C core: the per-packet hot path.
+ *
+ * Every entry point takes a pointer and a length and trusts no length field read from the
+ * wire. The engine allocates all of its memory when it is created (flow table, stream
+ * buffers, name table) and nothing per packet. It reports what it finds as events through
+ * one callback; the Swift layer decides what the events mean.
+ */
+#ifndef MINEWATCH_CORE_H
+#define MINEWATCH_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Anomalies: one enum, stable names (mw_anomaly_name). Append only. ---- */
+typedef enum {
+  MW_AN_TRUNCATED_PACKET = 0,   /* caplen shorter than the headers it claims */
+  MW_AN_UNSUPPORTED_LINKTYPE,
+  MW_AN_BAD_LINK_HEADER,
+  MW_AN_BAD_IPV4_HEADER,
+  MW_AN_BAD_IPV6_HEADER,
+  MW_AN_IPV6_EXT_HEADER,        /* extension header chain malformed or too long */
+  MW_AN_NON_FIRST_FRAGMENT,
+  MW_AN_BAD_TCP_HEADER,
+  MW_AN_BAD_UDP_HEADER,
+  MW_AN_OTHER_L4,               /* not TCP or UDP: counted, not inspected */
+  MW_AN_TCP_RETRANSMISSION,     /* already-seen bytes, dropped before the matcher */
+  MW_AN_TCP_OUT_OF_ORDER,       /* held back until the gap filled */
+  MW_AN_TCP_GAP,                /* bytes never seen; the stream resynchronised at a newline */
+  MW_AN_LINE_TOO_LONG,
+  MW_AN_JSON_MALFORMED,
+  MW_AN_JSON_TOO_DEEP,
+  MW_AN_FLOW_TABLE_EVICTION,
+  MW_AN_STREAM_BUFFERS_EXHAUSTED,
+  MW_AN_DNS_MALFORMED,
+  MW_AN_DNS_POINTER_LOOP,
+  MW_AN_TLS_MALFORMED,
+  MW_AN_NAME_TOO_LONG,
+  MW_AN_HTTP_BODY_TOO_LONG,
+  MW_AN_COUNT
+} mw_anomaly;
+
+const char *mw_anomaly_name(mw_anomaly a);
+
+/* ---- Protocol families and methods the matcher knows ---- */
+typedef enum {
+  MW_FAMILY_NONE = 0,
+  MW_FAMILY_STRATUM,     /* Stratum V1 (Bitcoin family, Equihash, EthereumStratum/1.0.0) */
+  MW_FAMILY_ETHPROXY,    /* eth_submitLogin / eth_getWork / eth_submitWork / eth_submitHashrate */
+  MW_FAMILY_CRYPTONOTE,  /* login / job / submit / keepalived / getjob */
+  MW_FAMILY_GETWORK,     /* getwork / getblocktemplate / submitblock over HTTP */
+} mw_family;
+
+typedef enum {
+  MW_ROLE_NONE = 0,
+  MW_ROLE_CLIENT, /* only a miner sends it */
+  MW_ROLE_SERVER, /* only a pool sends it */
+} mw_role;
+
+typedef struct {
+  const char *name;
+  mw_family family;
+  mw_role role;
+  /* A method shared with non-mining JSON-RPC (e.g. "submit", "login") only counts when the
+   * line also carries the family's telltale member; see stratum_methods.c. */
+  uint8_t ambiguous;
+} mw_method_info;
+
+/* Number of known methods; method ids are 1..count, 0 means none. */
+uint16_t mw_method_count(void);
+const mw_method_info *mw_method_info_at(uint16_t id);
+/* Looks a method name up; 0 if unknown. */
+uint16_t mw_method_lookup(const uint8_t *name, size_t len);
+
+/* ---- JSON line scanning (top level only, bounded depth) ---- */
+typedef struct {
+  uint32_t method_off, method_len; /* the string value of the top-level "method", unescaped span */
+  uint8_t has_method, has_id, has_result, has_error, has_params;
+  uint8_t params_is_object;
+  uint8_t has_login_member;  /* params is an object with "login" (CryptoNote login) */
+  uint8_t has_job_member;    /* params/result carries a CryptoNote "job_id" or "blob" */
+} mw_json_top;
+
+typedef enum {
+  MW_JSON_OK = 0,
+  MW_JSON_NOT_OBJECT,
+  MW_JSON_MALFORMED,
+  MW_JSON_TOO_DEEP,
+} mw_json_status;
+
+mw_json_status mw_json_scan_top(const uint8_t *line, size_t len, mw_json_top *out);
+
+/* ---- Name matching (pool domains): suffix match, cost independent of list size ---- */
+typedef struct mw_names mw_names;
+mw_names *mw_names_create(uint32_t capacity);
+void mw_names_destroy(mw_names *n);
+/* Adds a lower-case name without trailing dot; returns 0, or -1 when full or invalid. */
+int mw_names_add(mw_names *n, const char *name, size_t len, uint32_t value);
+/* Longest suffix on a label boundary that is in the table; returns value+1, or 0. The name is
+ * compared case-insensitively, a trailing dot is ignored. */
+uint32_t mw_names_match(const mw_names *n, const uint8_t *name, size_t len, size_t *matched_len);
+uint32_t mw_names_count(const mw_names *n);
+
+/* ---- Engine ---- */
+typedef struct {
+  uint8_t family; /* 4 or 6 */
+  uint8_t addr[16];
+  uint16_t port;
+} mw_endpoint;
+
+typedef enum {
+  MW_EV_LINE = 1,        /* a complete protocol line (or HTTP body) of a mining or candidate flow */
+  MW_EV_FLOW_END,        /* statistics of a flow that the callback asked to keep */
+  MW_EV_DNS_ANSWER,      /* an address returned for a name that matched the name table */
+  MW_EV_DNS_QUERY,       /* a query for a name that matched the name table */
+  MW_EV_TLS_SNI,         /* a TLS ClientHello server name (every one; the callback filters) */
+} mw_event_kind;
+
+typedef struct {
+  mw_event_kind kind;
+  uint32_t flow_id;      /* unique for the engine's lifetime */
+  uint64_t ts_ns;
+  mw_endpoint a, b;      /* a: the side that opened the flow (SYN sender, else first sender) */
+  uint8_t from_a;        /* direction of this line: 1 when a sent it */
+  uint8_t truncated;     /* the line was longer than the buffer and was cut */
+  uint16_t method;       /* mw_method id found in the line, 0 if none */
+  const uint8_t *data;   /* line bytes, DNS or SNI name; valid only during the callback */
+  uint32_t len;
+  /* DNS answer */
+  uint32_t ttl;
+  uint32_t name_value;   /* mw_names value of the matched name + 1, 0 if none */
+  /* FLOW_END */
+  uint64_t bytes_from_a, bytes_from_b;
+  uint64_t packets_from_a, packets_from_b;
+  uint64_t first_ns, last_ns;
+} mw_event;
+
+/* Returns 1 to keep watching the flow (its lines keep coming and a FLOW_END is sent), 0 to
+ * leave it to the engine's own judgement. */
+typedef int (*mw_event_fn)(void *ctx, const mw_event *ev);
+
+typedef struct {
+  uint32_t flow_capacity;      /* entries in the flow table (rounded up to a power of two) */
+  uint32_t stream_buffers;     /* flows that can be inspected at once */
+  uint32_t line_max;           /* bytes of one line kept; longer lines are cut */
+  uint32_t inspect_bytes;      /* payload bytes per direction inspected before giving up */
+  uint32_t idle_timeout_s;     /* idle flows are dropped after this much packet time */
+  uint64_t hash_seed[2];       /* seeds the flow hash; 0,0 means "pick from the clock" */
+} mw_config;
+
+void mw_config_default(mw_config *cfg);
+
+typedef struct mw_engine mw_engine;
+
+typedef struct {
+  uint64_t packets, bytes;       /* all packets seen, wire bytes */
+  uint64_t ipv4, ipv6, tcp, udp;
+  uint64_t flows_created, flows_active, flows_expired;
+  uint64_t candidate_flows, mining_flows;
+  uint64_t first_ns, last_ns;    /* earliest and latest packet time */
+  uint64_t anomalies[MW_AN_COUNT];
+} mw_counters;
+
+/* names may be NULL; the engine does not own it and it must outlive the engine. */
+mw_engine *mw_engine_create(const mw_config *cfg, const mw_names *names, mw_event_fn fn, void *ctx);
+void mw_engine_destroy(mw_engine *e);
+/* Returns 0 when the link type (a LINKTYPE_/DLT_ value) is supported, -1 otherwise. */
+int mw_engine_set_linktype(mw_engine *e, int linktype);
+void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
+                      uint32_t wirelen);
+/* Ends every watched flow (FLOW_END) and frees the table; call at the end of a capture. */
+void mw_engine_flush(mw_engine *e);
+const mw_counters *mw_engine_counters(const mw_engine *e);
+
+/* ---- Reading a capture file through libpcap, the loop in C ---- */
+typedef struct mw_capture mw_capture;
+/* Opens path ("-" for stdin) with a large read buffer; on failure returns NULL and writes a
+ * one-line reason to err. */
+mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen);
+int mw_capture_linktype(const mw_capture *c);
+/* Reads up to max_packets packets (0 = all) into the engine. Returns 1 when more remain, 0 at
+ * the end of the file, -1 on a read error (message in err; packets before it were used). */
+int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err, size_t errlen);
+/* Bytes of the file consumed so far (for progress), -1 when unknown (stdin). */
+int64_t mw_capture_offset(const mw_capture *c);
+void mw_capture_close(mw_capture *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+import MinewatchCore
+
+/// What the C core reports, copied out of the callback into Swift values.
+public enum CoreEvent {
+  case line(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
+    bytes: [UInt8], truncated: Bool)
+  case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
+  case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
+  case dnsAnswer(at: UInt64, host: IPAddress, name: String, address: IPAddress, ttl: UInt32,
+    signature: Int)
+  case tlsServerName(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
+    name: String, signature: Int)
+}
+
+public struct Endpoint: Hashable, Sendable {
+  public let ip: IPAddress
+  public let port: UInt16
+  init(_ ep: mw_endpoint) {
+    ip = IPAddress(ep)
+    port = ep.port
+  }
+  public init(ip: IPAddress, port: UInt16) {
+    self.ip = ip
+    self.port = port
+  }
+}
+
+public struct FlowStats: Sendable {
+  public var bytesFromA: UInt64, bytesFromB: UInt64
+  public var packetsFromA: UInt64, packetsFromB: UInt64
+  public var firstNs: UInt64, lastNs: UInt64
+}
+
+/// Receives events as the engine produces them; returns true to keep watching a flow.
+public protocol CoreEventSink: AnyObject {
+  func handle(_ event: CoreEvent) -> Bool
+}
+
+/// Owns one C engine and the name table it matches against. Not thread-safe: one capture
+/// loop drives it.
+public final class CoreEngine {
+  let raw: OpaquePointer
+  private let names: OpaquePointer?
+  private let box: SinkBox
+
+  final class SinkBox {
+    weak var sink: CoreEventSink?
+  }
+
+  public init(config: EngineLimits = EngineLimits(), names: NameTable?, sink: CoreEventSink) throws {
+    box = SinkBox()
+    box.sink = sink
+    var cfg = mw_config()
+    mw_config_default(&cfg)
+    config.apply(to: &cfg)
+    self.names = names?.raw
+    let ctx = Unmanaged.passUnretained(box).toOpaque()
+    guard let e = mw_engine_create(&cfg, names?.raw, coreEventTrampoline, ctx) else {
+      throw MinewatchError.resources("cannot allocate the engine's tables (\(config))")
+    }
+    raw = e
+  }
+
+  deinit { mw_engine_destroy(raw) }
+
+  /// Returns false when the link type is not one minewatch decodes.
+  public func setLinkType(_ lt: Int32) -> Bool { mw_engine_set_linktype(raw, lt) == 0 }
+
+  public func packet(timestampNs: UInt64, bytes: UnsafeRawBufferPointer, wireLength: UInt32) {
+    mw_engine_packet(
+      raw, timestampNs, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+      UInt32(bytes.count), wireLength)
+  }
+
+  public func flush() { mw_engine_flush(raw) }
+
+  public var counters: mw_counters { mw_engine_counters(raw).pointee }
+
+  /// Anomalies by their stable names, zero counts left out.
+  public var anomalies: [String: UInt64] {
+    var c = counters
+    var out: [String: UInt64] = [:]
+    withUnsafeBytes(of: &c.anomalies) { raw in
+      let values = raw.bindMemory(to: UInt64.self)
+      for i in 0..<Int(MW_AN_COUNT.rawValue) where values[i] > 0 {
+        out[String(cString: mw_anomaly_name(mw_anomaly(UInt32(i))))] = values[i]
+      }
+    }
+    return out
+  }
+}
+
+/// The one C callback: copies the event into Swift values and hands it to the sink.
+private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointer<mw_event>?)
+  -> Int32
+{
+  guard let ctx, let ev = ev?.pointee else { return 0 }
+  let box = Unmanaged<CoreEngine.SinkBox>.fromOpaque(ctx).takeUnretainedValue()
+  guard let sink = box.sink else { return 0 }
+  let bytes = ev.data.map { Array(UnsafeBufferPointer(start: $0, count: Int(ev.len))) } ?? []
+  let text = { String(decoding: bytes, as: UTF8.self).lowercased() }
+  let event: CoreEvent
+  switch ev.kind {
+  case MW_EV_LINE:
+    event = .line(
+      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      method: ev.method, bytes: bytes, truncated: ev.truncated != 0)
+  case MW_EV_FLOW_END:
+    event = .flowEnd(
+      flow: ev.flow_id, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      stats: FlowStats(
+        bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
+        packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns))
+  case MW_EV_DNS_QUERY:
+    event = .dnsQuery(
+      at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: Int(ev.name_value) - 1)
+  case MW_EV_DNS_ANSWER:
+    event = .dnsAnswer(
+      at: ev.ts_ns, host: IPAddress(ev.a), name: text(), address: IPAddress(ev.b), ttl: ev.ttl,
+      signature: Int(ev.name_value) - 1)
+  case MW_EV_TLS_SNI:
+    event = .tlsServerName(
+      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      name: text(),
+      signature: Int(ev.name_value) - 1)
+  default:
+    return 0
+  }
+  return sink.handle(event) ? 1 : 0
+}
+
+/// The engine's table sizes: every one bounded, with the defaults documented in the README.
+public struct EngineLimits: Sendable, CustomStringConvertible {
+  public var flowCapacity: UInt32 = 1 << 18
+  public var streamBuffers: UInt32 = 2048
+  public var lineMax: UInt32 = 8192
+  public var inspectBytes: UInt32 = 4096
+  public var idleTimeoutSeconds: UInt32 = 120
+
+  public init() {}
+
+  func apply(to cfg: inout mw_config) {
+    cfg.flow_capacity = flowCapacity
+    cfg.stream_buffers = streamBuffers
+    cfg.line_max = lineMax
+    cfg.inspect_bytes = inspectBytes
+    cfg.idle_timeout_s = idleTimeoutSeconds
+  }
+
+  public var description: String {
+    "flows \(flowCapacity), streams \(streamBuffers), line \(lineMax) B"
+  }
+}
+
+/// The C name table (pool domains), filled from the signatures.
+public final class NameTable {
+  let raw: OpaquePointer
+
+  public init(capacity: Int) throws {
+    guard let n = mw_names_create(UInt32(clamping: max(capacity, 16))) else {
+      throw MinewatchError.resources("cannot allocate a name table for \(capacity) names")
+    }
+    raw = n
+  }
+
+  deinit { mw_names_destroy(raw) }
+
+  @discardableResult
+  public func add(_ name: String, value: Int) -> Bool {
+    var s = name
+    return s.withUTF8 { mw_names_add(raw, $0.baseAddress, $0.count, UInt32(value)) == 0 }
+  }
+
+  /// The value of the longest matching suffix, or nil.
+  public func match(_ name: String) -> Int? {
+    var s = name
+    let v = s.withUTF8 { buf in
+      buf.withMemoryRebound(to: UInt8.self) { mw_names_match(raw, $0.baseAddress, $0.count, nil) }
+    }
+    return v == 0 ? nil : Int(v) - 1
+  }
+
+  public var count: Int { Int(mw_names_count(raw)) }
+}
+
+public enum MinewatchError: Error, CustomStringConvertible {
+  case unreadable(String)
+  case usage(String)
+  case resources(String)
+  case signatures(String)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let s), .usage(let s), .resources(let s), .signatures(let s): return s
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import MinewatchCore
+
+/// An IPv4 or IPv6 address as the C core hands it over (family + 16 bytes).
+public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+  public let family: UInt8
+  public let bytes: [UInt8]
+
+  public init(family: UInt8, bytes: [UInt8]) {
+    self.family = family
+    self.bytes = Array(bytes.prefix(family == 4 ? 4 : 16))
+  }
+
+  init(_ ep: mw_endpoint) {
+    var addr = ep.addr
+    let all = withUnsafeBytes(of: &addr) { Array($0) }
+    self.init(family: ep.family, bytes: all)
+  }
+
+  /// Parses dotted IPv4 or textual IPv6.
+  public init?(_ text: String) {
+    var v4 = in_addr()
+    var v6 = in6_addr()
+    if inet_pton(AF_INET, text, &v4) == 1 {
+      self.init(family: 4, bytes: withUnsafeBytes(of: &v4) { Array($0) })
+    } else if inet_pton(AF_INET6, text, &v6) == 1 {
+      self.init(family: 6, bytes: withUnsafeBytes(of: &v6) { Array($0) })
+    } else {
+      return nil
+    }
+  }
+
+  public var description: String {
+    var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+    var raw = bytes
+    let af = family == 4 ? AF_INET : AF_INET6
+    _ = inet_ntop(af, &raw, &out, socklen_t(out.count))
+    return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// RFC 1918, RFC 6598 shared space, loopback, link-local and IPv6 ULA: addresses that belong
+  /// to the site rather than to the Internet.
+  public var isPrivate: Bool {
+    if family == 4 {
+      let a = bytes[0]
+      let b = bytes[1]
+      return a == 10 || a == 127 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
+        || (a == 100 && (64...127).contains(b)) || (a == 169 && b == 254)
+    }
+    return (bytes[0] & 0xfe) == 0xfc || (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80)
+      || bytes == [UInt8](repeating: 0, count: 15) + [1]
+  }
+
+  public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+    if lhs.family != rhs.family { return lhs.family < rhs.family }
+    return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+  }
+}

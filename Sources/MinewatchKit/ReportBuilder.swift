@@ -1,0 +1,138 @@
+import Foundation
+
+/// Resolves each session's pool, algorithm, coin and hashrate, and groups sessions by host.
+struct ReportBuilder {
+  let tracker: SessionTracker
+  let names: NameTable?
+
+  private var signatures: Signatures { tracker.signatures }
+
+  func build(capture: ScanReport.Capture, anomalies: [String: UInt64]) -> ScanReport {
+    var sessions = tracker.sessions.compactMap { session($0) }
+    sessions.sort { ($0.clientIP, $0.firstNs) < ($1.clientIP, $1.firstNs) }
+    var report = ScanReport(capture: capture, hosts: [], anomalies: anomalies)
+    var byHost: [IPAddress: [ScanReport.Session]] = [:]
+    var served: [IPAddress: Set<IPAddress>] = [:]
+    for s in sessions {
+      byHost[s.clientIP, default: []].append(s)
+      // A site-internal address serving stratum to another internal host is a mining proxy.
+      if s.poolIP.isPrivate && s.clientIP.isPrivate { served[s.poolIP, default: []].insert(s.clientIP) }
+    }
+    for (ip, list) in byHost {
+      let egress = list.reduce(0) { $0 + $1.egressBytes }
+      let rates = list.compactMap { $0.hashrate?.rate }
+      report.hosts.append(
+        ScanReport.Host(
+          ip: ip, role: .miner, sessions: list, egressBytes: egress,
+          ingressBytes: list.reduce(0) { $0 + $1.ingressBytes }, egressMbps: report.mbps(egress),
+          hashrate: rates.isEmpty ? nil : rates.reduce(0, +), clientsServed: []))
+    }
+    for (ip, clients) in served {
+      report.hosts.append(
+        ScanReport.Host(
+          ip: ip, role: .proxy, sessions: [], egressBytes: 0, ingressBytes: 0, egressMbps: nil,
+          hashrate: nil, clientsServed: clients.sorted()))
+    }
+    report.hosts.sort { ($0.role.rawValue, $0.ip) < ($1.role.rawValue, $1.ip) }
+    return report
+  }
+
+  private func domain(named name: String?) -> Signatures.Domain? {
+    guard let name, let i = names?.match(name), i < signatures.domains.count else { return nil }
+    return signatures.domains[i]
+  }
+
+  /// Maps a pool's algorithm label ("rx/0", "cn/r", "kawpow") onto the table's names.
+  static func canonicalAlgorithm(_ hint: String) -> String {
+    let h = hint.lowercased()
+    if h.hasPrefix("rx/") || h == "randomx" { return "randomx" }
+    if h.hasPrefix("cn") || h.hasPrefix("cryptonight") { return "cryptonight" }
+    return h
+  }
+
+  private func session(_ m: MiningSession) -> ScanReport.Session? {
+    guard let client = m.client, let server = m.server, let variant = m.variant else { return nil }
+    let stats = m.stats
+    let clientIsA = client == m.a
+    let egress = stats.map { clientIsA ? $0.bytesFromA : $0.bytesFromB } ?? 0
+    let ingress = stats.map { clientIsA ? $0.bytesFromB : $0.bytesFromA } ?? 0
+    let first = stats?.firstNs ?? m.firstNs
+    let last = stats?.lastNs ?? m.lastNs
+
+    // Which pool: the TLS name, the DNS answer that gave this address, the host in the subscribe.
+    var evidence = m.evidence
+    var poolDomain: String?
+    if let sni = m.sni {
+      poolDomain = sni
+    } else if let dns = tracker.dnsName(for: server.ip, at: first) {
+      poolDomain = dns.name
+      evidence.insert("dns:" + dns.name)
+    } else if let host = m.poolHost {
+      poolDomain = host
+    }
+    let sig = domain(named: poolDomain).flatMap { $0.kind == .website ? nil : $0 }
+
+    var algorithm: String?
+    if let hint = m.algorithmHint {
+      algorithm = Self.canonicalAlgorithm(hint)
+    } else if let coins = sig?.coins, coins.count == 1, let a = signatures.algorithm(forCoin: coins[0]) {
+      algorithm = a.name
+    } else {
+      switch variant {
+      case .ethereumStratum, .ethProxy: algorithm = "ethash"
+      case .stratumEquihash: algorithm = "equihash"
+      default: algorithm = nil
+      }
+    }
+    var coin: String?
+    if let coins = sig?.coins, coins.count == 1 {
+      coin = coins[0]
+    } else if let a = algorithm.flatMap({ signatures.algorithms[$0] }), a.coins.count == 1 {
+      coin = a.coins[0]
+    }
+
+    // Hashes behind the submitted shares.
+    var hashes: Double? = m.hashSum
+    var note: String?
+    if m.stratumDifficultySum > 0 {
+      if let a = algorithm.flatMap({ signatures.algorithms[$0] }), case .perDifficulty(let k) = a.unit {
+        hashes = m.hashSum + m.stratumDifficultySum * k
+      } else {
+        hashes = nil
+        note = "algorithm unknown: a share's worth in hashes is unknown"
+      }
+    }
+    let known = m.submitted - m.sharesOfUnknownWeight
+    if let h = hashes, known > 0, m.sharesOfUnknownWeight > 0 {
+      hashes = h / Double(known) * Double(m.submitted)  // shares before the first difficulty
+    } else if known == 0 {
+      hashes = nil
+    }
+    let window = Double(last &- first) / 1e9
+    var estimate: HashrateEstimate?
+    if variant == .tls {
+      note = "encrypted: shares are not visible"
+    } else if m.submitted == 0 {
+      note = "no share seen"
+    } else if hashes == nil, note == nil {
+      note = "share difficulty not seen"
+    } else if let h = hashes {
+      estimate = HashrateEstimate.from(hashes: h, shares: m.submitted, seconds: window)
+      if estimate == nil { note = "observed window under one second" }
+    }
+    let parts = m.login.map(LoginParser.split)
+    return ScanReport.Session(
+      clientIP: client.ip, clientPort: client.port, poolIP: server.ip, poolPort: server.port,
+      poolName: sig?.pool, poolDomain: poolDomain, protocolVariant: variant.rawValue,
+      algorithm: algorithm, algorithmVariant: m.algorithmHint, coin: coin, login: m.login,
+      wallet: parts?.wallet, account: parts?.account, worker: parts?.worker ?? m.worker,
+      agent: m.agent, difficulty: m.lastDifficulty, sharesSubmitted: m.submitted,
+      sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate, hashrateNote: note,
+      reportedHashrate: m.reportedRates.isEmpty
+        ? nil : m.reportedRates.reduce(0, +) / Double(m.reportedRates.count),
+      egressBytes: egress, ingressBytes: ingress,
+      egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,
+      ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,
+      firstNs: first, lastNs: last, evidence: evidence.sorted())
+  }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The `--format json` document. Field names and meanings are documented in README.md
+/// ("JSON schema"); unknown values are null, never guessed.
+extension ScanReport {
+  static func iso8601(_ ns: UInt64) -> String {
+    let secs = Double(ns / 1_000_000_000)
+    let frac = ns % 1_000_000_000 / 1_000_000
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    let base = f.string(from: Date(timeIntervalSince1970: secs))
+    return String(base.dropLast()) + String(format: ".%03dZ", frac)
+  }
+
+  private static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
+
+  private func sessionObject(_ s: Session) -> [String: Any] {
+    [
+      "pool_ip": "\(s.poolIP)", "pool_port": Int(s.poolPort), "pool_name": Self.orNull(s.poolName),
+      "pool_domain": Self.orNull(s.poolDomain), "client_port": Int(s.clientPort),
+      "protocol": s.protocolVariant, "algorithm": Self.orNull(s.algorithm),
+      "algorithm_variant": Self.orNull(s.algorithmVariant), "coin": Self.orNull(s.coin),
+      "login": Self.orNull(s.login), "wallet": Self.orNull(s.wallet),
+      "account": Self.orNull(s.account), "worker": Self.orNull(s.worker),
+      "agent": Self.orNull(s.agent), "difficulty": Self.orNull(s.difficulty),
+      "shares_submitted": s.sharesSubmitted, "shares_accepted": s.sharesAccepted,
+      "shares_rejected": s.sharesRejected, "hashrate_hps": Self.orNull(s.hashrate?.rate),
+      "hashrate_low_hps": Self.orNull(s.hashrate?.low),
+      "hashrate_high_hps": Self.orNull(s.hashrate?.high),
+      "hashrate_note": Self.orNull(s.hashrateNote),
+      "reported_hashrate_hps": Self.orNull(s.reportedHashrate),
+      "egress_bytes": s.egressBytes, "ingress_bytes": s.ingressBytes,
+      "egress_packets": s.egressPackets, "ingress_packets": s.ingressPackets,
+      "first_seen": Self.iso8601(s.firstNs), "last_seen": Self.iso8601(s.lastNs),
+      "duration_s": Double(s.lastNs &- s.firstNs) / 1e9, "evidence": s.evidence,
+    ]
+  }
+
+  public func jsonObject() -> [String: Any] {
+    let hostObjects: [[String: Any]] = hosts.map { h in
+      [
+        "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
+        "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
+        "hashrate_hps": Self.orNull(h.hashrate), "sessions": h.sessions.map(sessionObject),
+        "clients_served": h.clientsServed.map { "\($0)" },
+      ]
+    }
+    return [
+      "capture": [
+        "files": capture.files, "packets": capture.packets, "bytes": capture.bytes,
+        "start": capture.packets > 0 ? Self.iso8601(capture.startNs) : NSNull(),
+        "end": capture.packets > 0 ? Self.iso8601(capture.endNs) : NSNull(),
+        "duration_s": capture.durationSeconds, "warnings": capture.warnings,
+      ] as [String: Any],
+      "hosts": hostObjects,
+      "totals": [
+        "hosts": miningHosts.count, "proxies": hosts.count - miningHosts.count,
+        "pools": pools.count, "sessions": miningHosts.reduce(0) { $0 + $1.sessions.count },
+        "egress_bytes": egressBytesToPools, "egress_mbps": Self.orNull(egressMbps),
+        "hashrate_hps_by_algorithm": hashrateByAlgorithm,
+      ] as [String: Any],
+      "anomalies": anomalies,
+    ]
+  }
+
+  public func jsonData() throws -> Data {
+    try JSONSerialization.data(
+      withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// The readable report: per host, its sessions, then the totals.
+extension ScanReport {
+  private static func unit(_ algorithm: String?) -> String {
+    algorithm == "equihash" ? "Sol/s" : "H/s"
+  }
+
+  public func table() -> String {
+    var out: [String] = []
+    let dur = String(format: "%.1f s", capture.durationSeconds)
+    out.append(
+      "capture: \(capture.files.joined(separator: ", ")): \(capture.packets) packets, "
+        + "\(Units.bytes(capture.bytes)), \(dur)")
+    for w in capture.warnings { out.append("warning: \(w)") }
+    if hosts.isEmpty { out.append("\nno mining found") }
+    for h in hosts {
+      out.append("")
+      if h.role == .proxy {
+        out.append(
+          "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))")
+        continue
+      }
+      let rate = h.hashrate.map { Units.rate($0) } ?? "unknown"
+      out.append(
+        "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)")
+      for s in h.sessions {
+        let u = Self.unit(s.algorithm)
+        let pool = [s.poolName, s.poolDomain].compactMap { $0 }.joined(separator: " / ")
+        out.append(
+          "  → \(s.poolIP):\(s.poolPort)\(pool.isEmpty ? "" : "  (\(pool))")  \(s.protocolVariant)"
+            + "  algo \(s.algorithm ?? "?")  coin \(s.coin ?? "?")")
+        if let login = s.login { out.append("    login   \(login)") }
+        if s.wallet != nil || s.account != nil || s.worker != nil {
+          out.append(
+            "    \(s.wallet != nil ? "wallet" : "account") \(s.wallet ?? s.account ?? "-")  worker \(s.worker ?? "-")")
+        }
+        if let agent = s.agent { out.append("    agent   \(agent)") }
+        out.append(
+          "    shares  \(s.sharesSubmitted) submitted, \(s.sharesAccepted) accepted, \(s.sharesRejected) rejected"
+            + (s.difficulty.map { "  (difficulty \(String(format: "%g", $0)))" } ?? ""))
+        if let e = s.hashrate {
+          out.append(
+            "    rate    \(Units.rate(e.rate, unit: u))  (95% \(Units.rate(e.low, unit: u)) – \(Units.rate(e.high, unit: u)))")
+        } else {
+          out.append("    rate    unknown (\(s.hashrateNote ?? "no estimate"))")
+        }
+        if let r = s.reportedHashrate { out.append("    stated  \(Units.rate(r, unit: u)) (reported by the miner)") }
+        out.append(
+          "    seen    \(Self.iso8601(s.firstNs)) → \(Self.iso8601(s.lastNs))  "
+            + "up \(Units.bytes(s.egressBytes)) / down \(Units.bytes(s.ingressBytes))")
+      }
+    }
+    out.append("")
+    out.append(
+      "totals: \(miningHosts.count) mining host(s), \(pools.count) pool(s), "
+        + "egress to pools \(egressMbps.map(Units.mbps) ?? "-")")
+    for (algo, r) in hashrateByAlgorithm.sorted(by: { $0.key < $1.key }) {
+      out.append("  \(algo): \(Units.rate(r, unit: Self.unit(algo)))")
+    }
+    if !anomalies.isEmpty {
+      out.append(
+        "anomalies: " + anomalies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+    }
+    return out.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// What the signature files say: pool domains and the algorithm table. Loaded once; every
+/// malformed line is an error naming file:line.
+public struct Signatures: Sendable {
+  public enum DomainClass: String, Sendable { case pool, website, browserMiner = "browser-miner" }
+
+  public struct Domain: Sendable {
+    public let name: String
+    public let kind: DomainClass
+    public let coins: [String]
+    public let pool: String
+  }
+
+  public enum ShareUnit: Sendable, Equatable {
+    /// hashes = difficulty × multiplier
+    case perDifficulty(Double)
+    /// hashes = 2^256 / target
+    case target
+    /// the difficulty counts hashes already
+    case difficulty
+  }
+
+  public struct Algorithm: Sendable {
+    public let name: String
+    public let unit: ShareUnit
+    public let coins: [String]
+  }
+
+  public private(set) var domains: [Domain] = []
+  public private(set) var algorithms: [String: Algorithm] = [:]
+  public private(set) var algorithmByCoin: [String: String] = [:]
+
+  public init() {}
+
+  /// Loads `pools.txt` and `algorithms.txt` from a directory.
+  public init(directory: URL) throws {
+    try loadAlgorithms(directory.appendingPathComponent("algorithms.txt"))
+    try loadPools(directory.appendingPathComponent("pools.txt"))
+  }
+
+  /// Where the signatures live when none is named: beside the executable after `make install`,
+  /// or the source tree's copy when run from a build folder.
+  public static func defaultDirectory() -> URL? {
+    let fm = FileManager.default
+    var candidates: [URL] = []
+    if let env = ProcessInfo.processInfo.environment["MINEWATCH_SIGNATURES"] {
+      candidates.append(URL(fileURLWithPath: env))
+    }
+    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    candidates.append(dir.appendingPathComponent("../share/minewatch/signatures"))
+    for _ in 0..<4 {
+      candidates.append(dir.appendingPathComponent("signatures"))
+      dir = dir.deletingLastPathComponent()
+    }
+    candidates.append(URL(fileURLWithPath: "/usr/local/share/minewatch/signatures"))
+    candidates.append(URL(fileURLWithPath: "signatures"))
+    return candidates.first { fm.fileExists(atPath: $0.appendingPathComponent("pools.txt").path) }
+      .map { $0.standardizedFileURL }
+  }
+
+  /// Lines without comments and blanks, with their numbers.
+  static func dataLines(_ url: URL) throws -> [(Int, [Substring])] {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw MinewatchError.signatures("\(url.path): cannot read: \(error.localizedDescription)")
+    }
+    guard data.count <= 64 << 20 else {
+      throw MinewatchError.signatures("\(url.path): larger than 64 MiB")
+    }
+    guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+      throw MinewatchError.signatures("\(url.path):1: not UTF-8 text")
+    }
+    var out: [(Int, [Substring])] = []
+    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+      if !fields.isEmpty { out.append((i + 1, fields)) }
+    }
+    return out
+  }
+
+  mutating func loadAlgorithms(_ url: URL) throws {
+    for (n, f) in try Self.dataLines(url) {
+      let at = "\(url.path):\(n)"
+      guard f.count >= 3 else {
+        throw MinewatchError.signatures("\(at): expected <algorithm> <hashes> <coins> [source]")
+      }
+      let unit: ShareUnit
+      let h = String(f[1])
+      if h == "target" {
+        unit = .target
+      } else if h == "difficulty" {
+        unit = .difficulty
+      } else if h.hasPrefix("2^"), let e = Int(h.dropFirst(2)), (0...255).contains(e) {
+        unit = .perDifficulty(pow(2, Double(e)))
+      } else if let v = Double(h), v > 0, v.isFinite {
+        unit = .perDifficulty(v)
+      } else {
+        throw MinewatchError.signatures("\(at): hashes '\(h)' is not a number, 2^N, target or difficulty")
+      }
+      let coins = f[2] == "-" ? [] : f[2].split(separator: ",").map { String($0).uppercased() }
+      let name = String(f[0]).lowercased()
+      algorithms[name] = Algorithm(name: name, unit: unit, coins: coins)
+      for c in coins where algorithmByCoin[c] == nil { algorithmByCoin[c] = name }
+    }
+  }
+
+  mutating func loadPools(_ url: URL) throws {
+    for (n, f) in try Self.dataLines(url) {
+      let at = "\(url.path):\(n)"
+      guard f.count >= 4 else {
+        throw MinewatchError.signatures("\(at): expected <domain> <class> <coins> <pool name>")
+      }
+      let name = f[0].lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+      guard Self.isValidDomain(name) else {
+        throw MinewatchError.signatures("\(at): '\(f[0])' is not a domain name")
+      }
+      guard let kind = DomainClass(rawValue: String(f[1])) else {
+        throw MinewatchError.signatures("\(at): class '\(f[1])' is not pool, website or browser-miner")
+      }
+      let coins = f[2] == "-" ? [] : f[2].split(separator: ",").map { String($0).uppercased() }
+      domains.append(Domain(name: name, kind: kind, coins: coins, pool: f[3...].joined(separator: " ")))
+    }
+  }
+
+  static func isValidDomain(_ s: String) -> Bool {
+    guard !s.isEmpty, s.utf8.count <= 253 else { return false }
+    return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+      !label.isEmpty && label.utf8.count <= 63
+        && label.utf8.allSatisfy { c in
+          (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x5f
+        }
+    }
+  }
+
+  /// The C name table for these domains; values index `domains`.
+  public func nameTable() throws -> NameTable {
+    let t = try NameTable(capacity: domains.count)
+    for (i, d) in domains.enumerated() { t.add(d.name, value: i) }
+    return t
+  }
+
+  public func algorithm(forCoin coin: String) -> Algorithm? {
+    algorithmByCoin[coin.uppercased()].flatMap { algorithms[$0] }
+  }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import MinewatchKit
+
+@main
+struct Minewatch: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "minewatch",
+    abstract: "Passive detector of cryptocurrency mining in network traffic.",
+    subcommands: [Scan.self])
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case table, json
+}
+
+/// Exit codes: 0 scanned, 1 mining found (with --exit-code), 2 usage or unreadable input.
+struct Scan: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Find every mining session in capture files (pcap or pcapng; - for stdin).")
+
+  @Argument(help: "Capture files; - reads standard input.")
+  var files: [String]
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  @Flag(help: "Exit with status 1 when mining was found.")
+  var exitCode = false
+
+  @Option(help: "Directory holding pools.txt and algorithms.txt.")
+  var signatures: String?
+
+  @Flag(help: "Never show progress, even on a terminal.")
+  var quiet = false
+
+  func run() throws {
+    let sigs: Signatures
+    do {
+      guard let dir = signatures.map({ URL(fileURLWithPath: $0) }) ?? Signatures.defaultDirectory()
+      else {
+        throw MinewatchError.signatures(
+          "no signature directory found: pass --signatures DIR or set MINEWATCH_SIGNATURES")
+      }
+      sigs = try Signatures(directory: dir)
+    } catch let e as MinewatchError {
+      fail(e.description)
+    }
+    let report: ScanReport
+    do {
+      let scanner = try Scanner(signatures: sigs)
+      let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
+      report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
+      display?.clear()
+    } catch let e as MinewatchError {
+      fail(e.description)
+    }
+    switch format {
+    case .table: FileHandle.standardOutput.write(Data(report.table().utf8))
+    case .json:
+      FileHandle.standardOutput.write(try report.jsonData())
+      FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+    for w in report.capture.warnings { FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8)) }
+    if exitCode && report.foundMining { throw ExitCode(1) }
+  }
+
+  private func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("minewatch: \(message)\n".utf8))
+    Foundation.exit(2)
+  }
+}
+
+/// One self-overwriting status line on stderr, at most a few times a second.
+final class ProgressLine {
+  private var last = 0.0
+
+  func show(_ p: ScanProgress) {
+    guard p.elapsed - last >= 0.25 else { return }
+    last = p.elapsed
+    let rate = p.elapsed > 0 ? Double(p.packets) / p.elapsed : 0
+    var text = "\(p.file): "
+    if let size = p.size, size > 0, p.offset >= 0 {
+      text += String(format: "%.0f%% ", Double(p.offset) * 100 / Double(size))
+      text += "(\(p.offset >> 20) of \(size >> 20) MiB)"
+    } else if p.offset >= 0 {
+      text += "\(p.offset >> 20) MiB"
+    }
+    text += String(format: "  %.2f M packets/s", rate / 1e6)
+    FileHandle.standardError.write(Data("\r\u{1b}[K\(text)".utf8))
+  }
+
+  func clear() { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+}
