@@ -65,9 +65,9 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
     cfg.hash_seed[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec;
     cfg.hash_seed[1] = (uint64_t)(uintptr_t)&cfg ^ ((uint64_t)clock() << 17);
   }
+  /* Twice as many bucket slots as entries keeps buckets from filling before the pool does. */
   uint32_t buckets = 1;
-  while (buckets * MW_BUCKET_WAYS < cfg.flow_capacity) buckets <<= 1;
-  cfg.flow_capacity = buckets * MW_BUCKET_WAYS;
+  while (buckets * MW_BUCKET_WAYS < 2 * cfg.flow_capacity) buckets <<= 1;
 
   mw_engine *e = calloc(1, sizeof *e);
   if (!e) return NULL;
@@ -78,10 +78,11 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->linktype = MW_LT_ETHERNET;
   e->bucket_mask = buckets - 1;
   e->flows = calloc(cfg.flow_capacity, sizeof(mw_flow));
+  e->buckets = calloc(buckets, sizeof(mw_bucket));
   e->streams = calloc(cfg.stream_buffers, sizeof(mw_stream));
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
-  if (!e->flows || !e->streams || !e->stream_memory) {
+  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory) {
     mw_engine_destroy(e);
     return NULL;
   }
@@ -100,6 +101,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
 void mw_engine_destroy(mw_engine *e) {
   if (!e) return;
   free(e->flows);
+  free(e->buckets);
   free(e->streams);
   free(e->stream_memory);
   free(e);
@@ -176,6 +178,7 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
 }
 
 void mw_engine_flush(mw_engine *e) {
-  uint32_t n = (e->bucket_mask + 1) * MW_BUCKET_WAYS;
-  for (uint32_t i = 0; i < n; i++) mw_flow_end(e, &e->flows[i]);
+  for (uint32_t b = 0; b <= e->bucket_mask; b++)
+    for (int w = 0; w < MW_BUCKET_WAYS; w++)
+      if (e->buckets[b].tag[w]) mw_flow_end(e, &e->flows[e->buckets[b].idx[w]]);
 }

@@ -56,11 +56,21 @@ typedef struct {
   uint8_t closed;
   uint32_t id;
   uint32_t stream;     /* index + 1 into the stream pool, 0 when none */
+  uint32_t bucket;     /* where the flow's tag lives, to free the slot */
+  uint32_t next_free;  /* free-list link, index + 1 */
+  uint8_t way;
   uint32_t inspected[2];
-  uint64_t hash;
   uint64_t first_ns, last_ns;
   uint64_t bytes[2], packets[2];
 } mw_flow;
+
+/* One cache line per bucket: the lookup reads tags here and touches an entry only on a tag
+ * match. Entries come from a LIFO pool, so the memory touched follows the number of live
+ * flows, not the table's capacity. */
+typedef struct {
+  uint32_t tag[MW_BUCKET_WAYS]; /* 0: free */
+  uint32_t idx[MW_BUCKET_WAYS]; /* entry index */
+} mw_bucket;
 
 struct mw_engine {
   mw_config cfg;
@@ -70,7 +80,11 @@ struct mw_engine {
   void *ctx;
   mw_counters c;
   mw_flow *flows;
+  mw_bucket *buckets;
   uint32_t bucket_mask;
+  uint32_t free_flow;   /* index + 1 of the last returned entry */
+  uint32_t pool_used;   /* entries handed out at least once: untouched memory stays unmapped */
+  uint32_t clock_hand;  /* next entry considered when the pool is empty */
   uint32_t next_id;
   mw_stream *streams;
   uint8_t *stream_memory;

@@ -55,7 +55,8 @@ mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {
   return s;
 }
 
-/* Ends a flow: its statistics go up when the callback asked for them. */
+/* Ends a flow: its statistics go up when the callback asked for them; its entry returns to
+ * the pool. */
 void mw_flow_end(mw_engine *e, mw_flow *f) {
   if (f->state == MW_FLOW_FREE) return;
   if (f->keep) {
@@ -72,17 +73,53 @@ void mw_flow_end(mw_engine *e, mw_flow *f) {
     mw_emit(e, &ev, f, a);
   }
   mw_flow_release_stream(e, f);
+  e->buckets[f->bucket].tag[f->way] = 0;
   f->state = MW_FLOW_FREE;
+  f->next_free = e->free_flow;
+  e->free_flow = (uint32_t)(f - e->flows) + 1;
   if (e->c.flows_active) e->c.flows_active--;
 }
 
 static bool interesting(const mw_flow *f) { return f->keep || f->state == MW_FLOW_MINING; }
 
-/* Eviction order: a free slot, then an uninteresting flow, then the least recently seen. */
-static bool better_victim(const mw_flow *current, const mw_flow *candidate) {
-  if (current->state == MW_FLOW_FREE) return false;
-  if (interesting(current) != interesting(candidate)) return interesting(current);
-  return candidate->last_ns < current->last_ns;
+static bool expired(const mw_engine *e, const mw_flow *f) {
+  return e->now_ns > f->last_ns && e->now_ns - f->last_ns > idle_limit_ns(e, f);
+}
+
+/* Makes room in a full bucket: an expired flow, else an uninteresting one, else the least
+ * recently seen. Returns the freed way. */
+static int evict_from_bucket(mw_engine *e, mw_bucket *b) {
+  int victim = -1;
+  for (int i = 0; i < MW_BUCKET_WAYS; i++) {
+    mw_flow *f = &e->flows[b->idx[i]];
+    if (expired(e, f)) {
+      e->c.flows_expired++;
+      mw_flow_end(e, f);
+      return i;
+    }
+    if (victim < 0) { victim = i; continue; }
+    mw_flow *v = &e->flows[b->idx[victim]];
+    if (interesting(v) != interesting(f) ? interesting(v) : f->last_ns < v->last_ns) victim = i;
+  }
+  e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
+  mw_flow_end(e, &e->flows[b->idx[victim]]);
+  return victim;
+}
+
+/* The pool is empty although this bucket has room: reclaim an entry elsewhere, expired or
+ * uninteresting first, looking at a bounded number of entries. */
+static void reclaim_entry(mw_engine *e) {
+  uint32_t n = e->cfg.flow_capacity, best = e->clock_hand % n;
+  for (int i = 0; i < 64; i++) {
+    uint32_t k = (e->clock_hand + (uint32_t)i) % n;
+    mw_flow *f = &e->flows[k];
+    if (expired(e, f)) { best = k; e->c.flows_expired++; goto end_it; }
+    if (!interesting(f)) best = k;
+  }
+  e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
+end_it:
+  e->clock_hand = best + 1;
+  mw_flow_end(e, &e->flows[best]);
 }
 
 mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
@@ -96,37 +133,40 @@ mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
   uint16_t p0 = src_low ? p->sport : p->dport, p1 = src_low ? p->dport : p->sport;
   *side = src_low ? 0 : 1;
   uint64_t h = flow_key_hash(e, a0, a1, p0, p1, p->family);
-  mw_flow *bucket = &e->flows[(h & e->bucket_mask) * MW_BUCKET_WAYS];
-  mw_flow *victim = NULL;
+  uint32_t bi = (uint32_t)h & e->bucket_mask;
+  uint32_t tag = (uint32_t)(h >> 32) | 1;
+  mw_bucket *b = &e->buckets[bi];
+  int free_way = -1;
   for (int i = 0; i < MW_BUCKET_WAYS; i++) {
-    mw_flow *f = &bucket[i];
-    if (f->state == MW_FLOW_FREE) {
-      if (!victim || victim->state != MW_FLOW_FREE) victim = f;
-      continue;
+    if (b->tag[i] == tag) {
+      mw_flow *f = &e->flows[b->idx[i]];
+      if (f->port[0] == p0 && f->port[1] == p1 && f->family == p->family &&
+          memcmp(f->addr[0], a0, 16) == 0 && memcmp(f->addr[1], a1, 16) == 0)
+        return f;
+    } else if (b->tag[i] == 0 && free_way < 0) {
+      free_way = i;
     }
-    if (f->hash == h && f->port[0] == p0 && f->port[1] == p1 && f->family == p->family &&
-        memcmp(f->addr[0], a0, 16) == 0 && memcmp(f->addr[1], a1, 16) == 0)
-      return f;
-    if (e->now_ns > f->last_ns && e->now_ns - f->last_ns > idle_limit_ns(e, f)) {
-      e->c.flows_expired++;
-      mw_flow_end(e, f);
-      if (!victim || victim->state != MW_FLOW_FREE) victim = f;
-      continue;
-    }
-    if (!victim || better_victim(victim, f)) victim = f;
   }
-  if (victim->state != MW_FLOW_FREE) {
-    e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
-    mw_flow_end(e, victim);
+  if (free_way < 0) free_way = evict_from_bucket(e, b);
+  uint32_t idx;
+  if (!e->free_flow && e->pool_used < e->cfg.flow_capacity) {
+    idx = e->pool_used++;
+  } else {
+    if (!e->free_flow) reclaim_entry(e);
+    idx = e->free_flow - 1;
+    e->free_flow = e->flows[idx].next_free;
   }
-  mw_flow *f = victim;
+  mw_flow *f = &e->flows[idx];
   memset(f, 0, sizeof *f);
+  b->tag[free_way] = tag;
+  b->idx[free_way] = idx;
+  f->bucket = bi;
+  f->way = (uint8_t)free_way;
   memcpy(f->addr[0], a0, 16);
   memcpy(f->addr[1], a1, 16);
   f->port[0] = p0;
   f->port[1] = p1;
   f->family = p->family;
-  f->hash = h;
   f->state = MW_FLOW_INSPECT;
   f->id = ++e->next_id;
   f->first_ns = e->now_ns;
