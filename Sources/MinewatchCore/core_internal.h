@@ -53,8 +53,5 @@ typedef struct mw_engine mw_engine;
 void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *msg, size_t len,
                     uint64_t ts_ns);
 
-/* TLS: finds the server name in a ClientHello record that is complete in buf. Returns the
- * name length (0 if none) and sets *name; -1 when the bytes are not a well-formed hello. */
-int mw_tls_client_hello_sni(const uint8_t *buf, size_t len, const uint8_t **name);
 
 #endif

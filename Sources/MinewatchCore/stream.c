@@ -29,8 +29,9 @@ static bool is_http_start(const uint8_t *p, size_t len) {
          starts_with(p, len, "HTTP/1.");
 }
 
+/* Judged on the bytes present, so that a hello cut into tiny segments still counts. */
 static bool is_tls_client_hello(const uint8_t *p, size_t len) {
-  return len >= 6 && p[0] == 0x16 && p[1] == 0x03 && p[5] == 0x01;
+  return len >= 1 && p[0] == 0x16 && (len < 2 || p[1] == 0x03) && (len < 6 || p[5] == 0x01);
 }
 
 static size_t skip_ws(const uint8_t *p, size_t len) {

@@ -105,6 +105,11 @@ int mw_names_add(mw_names *n, const char *name, size_t len, uint32_t value);
 uint32_t mw_names_match(const mw_names *n, const uint8_t *name, size_t len, size_t *matched_len);
 uint32_t mw_names_count(const mw_names *n);
 
+/* ---- TLS ---- */
+/* Finds the server name in a ClientHello record that is complete in buf. Returns the name
+ * length (0 if none) and sets *name; -1 when the bytes are not a well-formed hello. */
+int mw_tls_client_hello_sni(const uint8_t *buf, size_t len, const uint8_t **name);
+
 /* ---- Engine ---- */
 typedef struct {
   uint8_t family; /* 4 or 6 */
