@@ -30,9 +30,7 @@ let package = Package(
       name: "minewatch-gen",
       dependencies: ["CaptureForge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
-    .testTarget(
-      name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"],
-      resources: [.copy("Fixtures")]),
+    .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -12,8 +12,8 @@ public struct BenchTraffic {
   public init() {}
 
   private struct Flow {
-    var client: Host
-    var server: Host
+    var client: Peer
+    var server: Peer
     var kind: Int  // 0 TLS download, 1 HTTP request, 2 mining
     var step = 0
     var length: Int
@@ -43,18 +43,18 @@ public struct BenchTraffic {
     func host(_ i: Int) -> [UInt8] { [10, 40, UInt8((i >> 8) & 0xff), UInt8(i & 0xff)] }
     func newFlow(_ kind: Int) -> Flow {
       nextPort = nextPort == 65000 ? 20000 : nextPort + 1
-      let c = Host(address: host(rng.below(hosts)), port: nextPort)
-      let server: Host
+      let c = Peer(address: host(rng.below(hosts)), port: nextPort)
+      let server: Peer
       switch kind {
-      case 2: server = Host(address: [203, 0, 113, UInt8(1 + rng.below(50))], port: 3333)
-      case 1: server = Host(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 80)
-      default: server = Host(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 443)
+      case 2: server = Peer(address: [203, 0, 113, UInt8(1 + rng.below(50))], port: 3333)
+      case 1: server = Peer(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 80)
+      default: server = Peer(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 443)
       }
       return Flow(client: c, server: server, kind: kind, length: kind == 0 ? 20 + rng.below(300) : kind == 1 ? 4 : Int.max)
     }
     var flows = (0..<concurrentFlows).map { _ in newFlow(rng.below(4) == 0 ? 1 : 0) }
     for i in 0..<miners { flows[i * (concurrentFlows / max(miners, 1))] = newFlow(2) }
-    let dnsServer = Host("10.40.255.53", 53)
+    let dnsServer = Peer("10.40.255.53", 53)
     let link = w.link
     var mining = flows.filter { $0.kind == 2 }.map { "\($0.client)" }
     _ = mining
@@ -66,7 +66,7 @@ public struct BenchTraffic {
       t += 2000
       if rng.below(50) == 0 {
         // A DNS lookup and its answer.
-        let q = Host(address: host(rng.below(hosts)), port: 53000)
+        let q = Peer(address: host(rng.below(hosts)), port: 53000)
         let name = "cdn\(rng.below(1000)).example.net"
         w.write(frame: PacketBuilder.udp(link: link, from: q, to: dnsServer, payload: DNSMessage.query(id: 1, name: name)), timeNs: t)
         frame = PacketBuilder.udp(link: link, from: dnsServer, to: q, payload: DNSMessage.answer(id: 1, name: name, addresses: [[198, 51, 100, 7]], ttl: 60))

@@ -3,15 +3,15 @@ import Foundation
 /// A TCP connection written packet by packet: handshake, data each way with correct sequence
 /// numbers, and the faults real captures have (retransmissions, reordering, split lines).
 public final class Conversation {
-  public let client: Host
-  public let server: Host
+  public let client: Peer
+  public let server: Peer
   let writer: PcapWriter
   public var timeNs: UInt64
   private var clientSeq: UInt32
   private var serverSeq: UInt32
   public var mss = 1400
 
-  public init(writer: PcapWriter, client: Host, server: Host, startNs: UInt64, handshake: Bool = true) {
+  public init(writer: PcapWriter, client: Peer, server: Peer, startNs: UInt64, handshake: Bool = true) {
     self.writer = writer
     self.client = client
     self.server = server

@@ -1,12 +1,12 @@
 import Foundation
 
 /// An address and port in a forged packet. Addresses come from documentation and private ranges.
-public struct Host: Sendable, Hashable {
+public struct Peer: Sendable, Hashable {
   public let address: [UInt8]  // 4 or 16 bytes
   public let port: UInt16
 
   public init(_ text: String, _ port: UInt16) {
-    self.address = Host.parse(text)
+    self.address = Peer.parse(text)
     self.port = port
   }
 
@@ -38,7 +38,7 @@ public enum PacketBuilder {
   public static let ack: UInt8 = 0x10
 
   public static func tcp(
-    link: LinkLayer, from: Host, to: Host, seq: UInt32, ack ackNo: UInt32, flags: UInt8,
+    link: LinkLayer, from: Peer, to: Peer, seq: UInt32, ack ackNo: UInt32, flags: UInt8,
     payload: [UInt8]
   ) -> [UInt8] {
     var t = be16(from.port) + be16(to.port) + be32(seq) + be32(ackNo)
@@ -46,12 +46,12 @@ public enum PacketBuilder {
     return ip(link: link, from: from, to: to, proto: 6, l4: t + payload)
   }
 
-  public static func udp(link: LinkLayer, from: Host, to: Host, payload: [UInt8]) -> [UInt8] {
+  public static func udp(link: LinkLayer, from: Peer, to: Peer, payload: [UInt8]) -> [UInt8] {
     let u = be16(from.port) + be16(to.port) + be16(UInt16(8 + payload.count)) + [0, 0]
     return ip(link: link, from: from, to: to, proto: 17, l4: u + payload)
   }
 
-  public static func ip(link: LinkLayer, from: Host, to: Host, proto: UInt8, l4: [UInt8]) -> [UInt8] {
+  public static func ip(link: LinkLayer, from: Peer, to: Peer, proto: UInt8, l4: [UInt8]) -> [UInt8] {
     if from.isV6 {
       let h: [UInt8] = [0x60, 0, 0, 0] + be16(UInt16(l4.count)) + [proto, 64] + from.address + to.address
       return link.header(ipVersion: 6) + h + l4

@@ -58,19 +58,19 @@ public enum Scenarios {
     w.sortByTime = true
     defer { w.releaseHeld() }
     let t0: UInt64 = 1_763_900_000 * 1_000_000_000
-    let dnsServer = Host("10.31.0.53", 53)
+    let dnsServer = Peer("10.31.0.53", 53)
     // A lookup of a pool name, answered; the miner then connects to the address.
-    let lookup = Host("10.31.7.23", 40001)
+    let lookup = Peer("10.31.7.23", 40001)
     w.write(frame: PacketBuilder.udp(link: w.link, from: lookup, to: dnsServer, payload: DNSMessage.query(id: 7, name: "stratum.braiins.com")), timeNs: t0)
     w.write(frame: PacketBuilder.udp(link: w.link, from: dnsServer, to: lookup, payload: DNSMessage.answer(id: 7, name: "stratum.braiins.com", addresses: [[203, 0, 113, 50]], ttl: 300)), timeNs: t0 + 2_000_000)
-    let btc = Conversation(writer: w, client: Host("10.31.7.23", 49862), server: Host("203.0.113.50", 3333), startNs: t0 + 10_000_000)
+    let btc = Conversation(writer: w, client: Peer("10.31.7.23", 49862), server: Peer("203.0.113.50", 3333), startNs: t0 + 10_000_000)
     stratum(btc, login: "mwlab.rig01", difficulty: 0.005, shares: 40, interval: 3)
     btc.close()
-    let xmr = Conversation(writer: w, client: Host("10.31.7.25", 51000), server: Host("198.51.100.20", 3333), startNs: t0 + 20_000_000)
+    let xmr = Conversation(writer: w, client: Peer("10.31.7.25", 51000), server: Peer("198.51.100.20", 3333), startNs: t0 + 20_000_000)
     cryptoNote(xmr, login: "48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoE", target: "e4a63d00", shares: 30, interval: 4)
     xmr.close()
     // A TLS session to a pool, visible only by its server name.
-    let tls = Conversation(writer: w, client: Host("10.31.7.26", 52000), server: Host("203.0.113.77", 443), startNs: t0 + 30_000_000)
+    let tls = Conversation(writer: w, client: Peer("10.31.7.26", 52000), server: Peer("203.0.113.77", 443), startNs: t0 + 30_000_000)
     tls.send(fromClient: true, TLSClientHello.record(serverName: "pool.supportxmr.com"))
     for _ in 0..<20 {
       tls.advance(seconds: 5)
@@ -79,10 +79,10 @@ public enum Scenarios {
     }
     tls.close()
     // Decoys: a JSON-RPC echo service, and a web visit to a pool's website.
-    let echo = Conversation(writer: w, client: Host("10.31.8.10", 53000), server: Host("10.31.9.9", 8080), startNs: t0 + 40_000_000)
+    let echo = Conversation(writer: w, client: Peer("10.31.8.10", 53000), server: Peer("10.31.9.9", 8080), startNs: t0 + 40_000_000)
     jsonEcho(echo, lines: 5)
     echo.close()
-    let web = Conversation(writer: w, client: Host("10.31.8.11", 53001), server: Host("203.0.113.90", 443), startNs: t0 + 50_000_000)
+    let web = Conversation(writer: w, client: Peer("10.31.8.11", 53001), server: Peer("203.0.113.90", 443), startNs: t0 + 50_000_000)
     web.send(fromClient: true, TLSClientHello.record(serverName: "www.supportxmr.com"))
     web.close()
   }

@@ -3,8 +3,8 @@ import MinewatchCore
 import Testing
 
 @Suite struct DNSAndTLSTests {
-  let resolver = Host("10.31.0.53", 53)
-  let host = Host("10.31.7.26", 41000)
+  let resolver = Peer("10.31.0.53", 53)
+  let host = Peer("10.31.7.26", 41000)
 
   func dnsFrame(_ payload: [UInt8], response: Bool = true) -> [UInt8] {
     PacketBuilder.udp(link: .ethernet(vlans: []), from: response ? resolver : host, to: response ? host : resolver, payload: payload)
@@ -47,7 +47,7 @@ import Testing
 
   func tlsSession(split: Int?) -> CoreHarness {
     let w = PcapWriter(link: .ethernet(vlans: []))
-    let c = Conversation(writer: w, client: host, server: Host("203.0.113.77", 443), startNs: 1_000_000_000)
+    let c = Conversation(writer: w, client: host, server: Peer("203.0.113.77", 443), startNs: 1_000_000_000)
     c.send(fromClient: true, TLSClientHello.record(serverName: "Pool.SupportXMR.com"), segment: split)
     c.send(fromClient: false, [0x16, 0x03, 0x03, 0, 4, 2, 0, 0, 0])
     let h = CoreHarness(domains: ["supportxmr.com"])

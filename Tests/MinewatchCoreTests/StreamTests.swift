@@ -4,8 +4,8 @@ import Testing
 
 /// Reassembly and line framing: segment boundaries, retransmissions, reordering, long lines.
 @Suite struct StreamTests {
-  let client = Host("10.31.7.23", 49862)
-  let pool = Host("203.0.113.50", 3333)
+  let client = Peer("10.31.7.23", 49862)
+  let pool = Peer("203.0.113.50", 3333)
 
   static let lines = [
     #"{"id": 1, "method": "mining.subscribe", "params": ["cpuminer/2.5.1"]}"#,
@@ -91,7 +91,7 @@ import Testing
 
   @Test func nonMiningJSONRPCIsNeverReported() {
     let w = PcapWriter(link: .ethernet(vlans: []))
-    let c = Conversation(writer: w, client: client, server: Host("10.0.0.9", 8080), startNs: 1_000_000_000)
+    let c = Conversation(writer: w, client: client, server: Peer("10.0.0.9", 8080), startNs: 1_000_000_000)
     Scenarios.jsonEcho(c, lines: 20)
     let h = CoreHarness()
     h.feed(pcap: [UInt8](w.data))
@@ -102,7 +102,7 @@ import Testing
 
   @Test func httpGetworkBodyIsALine() {
     let w = PcapWriter(link: .ethernet(vlans: []))
-    let c = Conversation(writer: w, client: client, server: Host("198.51.100.9", 8332), startNs: 1_000_000_000)
+    let c = Conversation(writer: w, client: client, server: Peer("198.51.100.9", 8332), startNs: 1_000_000_000)
     let body = #"{"id":1,"method":"getblocktemplate","params":[{"rules":["segwit"]}]}"#
     c.send(fromClient: true, Array("POST / HTTP/1.1\r\nHost: node\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8), segment: 30)
     let h = CoreHarness()

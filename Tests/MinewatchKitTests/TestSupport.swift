@@ -1,0 +1,47 @@
+import CaptureForge
+import Foundation
+import MinewatchKit
+import Testing
+
+/// Paths of the repository, the shared captures beside it, and scratch files.
+enum Paths {
+  static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+  static let signatures = repo.appendingPathComponent("signatures")
+  static let captures = repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+
+  static func capture(_ name: String) -> String { captures.appendingPathComponent(name).path }
+
+  static func scratch(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("minewatch-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent(name).path
+  }
+}
+
+func loadSignatures() throws -> Signatures { try Signatures(directory: Paths.signatures) }
+
+func scan(_ files: [String]) throws -> ScanReport {
+  try Scanner(signatures: loadSignatures()).scan(files: files)
+}
+
+/// Writes a forged capture to a scratch file and scans it.
+func scanForged(_ name: String, link: LinkLayer = .ethernet(vlans: []), nanosecond: Bool = false, _ build: (PcapWriter) -> Void) throws -> ScanReport {
+  let path = Paths.scratch(UUID().uuidString + "-" + name)  // tests run in parallel
+  let w = try PcapWriter(path: path, link: link, nanosecond: nanosecond)
+  w.sortByTime = true
+  build(w)
+  w.close()
+  return try scan([path])
+}
+
+extension ScanReport {
+  func host(_ ip: String) -> ScanReport.Host? { hosts.first { "\($0.ip)" == ip } }
+  var allSessions: [Session] { hosts.flatMap(\.sessions) }
+}
+
+/// |a − b| ≤ tolerance × b
+func within(_ a: Double?, _ b: Double, _ tolerance: Double) -> Bool {
+  guard let a else { return false }
+  return abs(a - b) <= tolerance * b
+}
