@@ -21,14 +21,14 @@ build: deps
 	$(SWIFT) build
 
 run: build
-	.build/debug/minewatch scan samples/sample.pcap
+	.build/debug/minewatch scan Tests/Fixtures/sample.pcap
 
 test: deps
 	$(SWIFT) test
 
 # Regenerates the bundled sample from the project's own generator.
 sample: build
-	.build/debug/minewatch-gen sample samples/sample.pcap
+	.build/debug/minewatch-gen sample Tests/Fixtures/sample.pcap
 
 bench: deps
 	$(SWIFT) build -c release --product minewatch
