@@ -1,8 +1,8 @@
 import Foundation
 
 /// A hashrate from shares: Σ hashes per share / window, with a 95 % interval for the share
-/// count N treated as Poisson (Wilson–Hilferty approximation of the exact chi-square bounds,
-/// within 1 % of them from N = 1 on).
+/// count N treated as Poisson. The count bounds are exact (the λ at which N or more, resp. N
+/// or fewer, events have probability 2.5 %), found by bisection on the Poisson CDF.
 public struct HashrateEstimate: Sendable, Equatable {
   public let rate: Double
   public let low: Double
@@ -11,15 +11,43 @@ public struct HashrateEstimate: Sendable, Equatable {
   /// nil when nothing can honestly be said: no share, no known weight, or a window under 1 s.
   public static func from(hashes: Double, shares: Int, seconds: Double) -> HashrateEstimate? {
     guard shares > 0, hashes > 0, seconds >= 1 else { return nil }
-    let n = Double(shares)
-    let z = 1.959964
-    let lowCount = n * pow(1 - 1 / (9 * n) - z / (3 * sqrt(n)), 3)
-    let m = n + 1
-    let highCount = m * pow(1 - 1 / (9 * m) + z / (3 * sqrt(m)), 3)
-    let perShare = hashes / n
+    let (lowCount, highCount) = poissonInterval(shares)
+    let perShare = hashes / Double(shares)
     return HashrateEstimate(
-      rate: hashes / seconds, low: max(0, perShare * lowCount / seconds),
-      high: perShare * highCount / seconds)
+      rate: hashes / seconds, low: perShare * lowCount / seconds, high: perShare * highCount / seconds)
+  }
+
+  /// P(X ≤ k) for X ~ Poisson(λ), summed in log space so large λ does not underflow.
+  static func poissonCDF(_ k: Int, _ lambda: Double) -> Double {
+    var term = -lambda  // log of e^-λ λ^0 / 0!
+    var sum = exp(term)
+    if k > 0 {
+      for i in 1...k {
+        term += log(lambda) - log(Double(i))
+        sum += exp(term)
+      }
+    }
+    return min(sum, 1)
+  }
+
+  /// The exact 95 % interval of the Poisson mean after observing n events.
+  static func poissonInterval(_ n: Int) -> (Double, Double) {
+    func solve(_ f: (Double) -> Double, _ lo0: Double, _ hi0: Double) -> Double {
+      var lo = lo0
+      var hi = hi0
+      for _ in 0..<100 {
+        let mid = (lo + hi) / 2
+        if f(mid) > 0 { lo = mid } else { hi = mid }
+      }
+      return (lo + hi) / 2
+    }
+    let nd = Double(n)
+    let span = 10 * sqrt(nd) + 10
+    // Lower: P(X ≥ n; λ) = 0.025  ⇔  P(X ≤ n-1; λ) = 0.975 (decreasing in λ).
+    let low = solve({ poissonCDF(n - 1, $0) - 0.975 }, 0, nd)
+    // Upper: P(X ≤ n; λ) = 0.025.
+    let high = solve({ poissonCDF(n, $0) - 0.025 }, nd, nd + span)
+    return (low, high)
   }
 }
 

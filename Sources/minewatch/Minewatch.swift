@@ -8,6 +8,19 @@ struct Minewatch: ParsableCommand {
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
     subcommands: [Scan.self])
+
+  /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success || code.rawValue == 1 { exit(withError: error) }
+      FileHandle.standardError.write(Data("minewatch: \(fullMessage(for: error))\n".utf8))
+      Foundation.exit(2)
+    }
+  }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

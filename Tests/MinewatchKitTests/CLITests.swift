@@ -1,0 +1,116 @@
+import CaptureForge
+import Foundation
+import Testing
+
+/// The `minewatch` executable as a user runs it: output, exit codes, errors, stdin.
+@Suite struct CLITests {
+  static var binary: String {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for dir in [beside, beside.deletingLastPathComponent(), Paths.repo.appendingPathComponent(".build/debug")] {
+      let p = dir.appendingPathComponent("minewatch").path
+      if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return Paths.repo.appendingPathComponent(".build/debug/minewatch").path
+  }
+
+  struct Result {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+  }
+
+  func run(_ args: [String], stdin: Data? = nil) throws -> Result {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Self.binary)
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["MINEWATCH_SIGNATURES"] = Paths.signatures.path
+    p.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    let input = Pipe()
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+  }
+
+  static let sample = Paths.repo.appendingPathComponent("Tests/Fixtures/sample.pcap").path
+
+  @Test func jsonOutputFollowsTheSchema() throws {
+    let validator = try SchemaValidator(url: Paths.repo.appendingPathComponent("Tests/Fixtures/scan-report.schema.json"))
+    for file in [Self.sample, Paths.capture("public/ndpi_mining.pcapng"), Paths.capture("public/ndpi_bitcoin.pcap"), Paths.capture("miners/xmr_rx0_tls_sni_eth.pcap")] {
+      let r = try run(["scan", "--format", "json", file])
+      #expect(r.status == 0)
+      #expect(r.stderr.isEmpty)  // no progress in pipes
+      let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
+      #expect(validator.validate(doc) == [], "\(file)")
+    }
+  }
+
+  @Test func sampleReportsItsThreeMiners() throws {
+    let r = try run(["scan", "--format", "json", Self.sample])
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let totals = try #require(doc["totals"] as? [String: Any])
+    #expect(totals["hosts"] as? Int == 3)
+    #expect(totals["pools"] as? Int == 3)
+    let hosts = try #require(doc["hosts"] as? [[String: Any]])
+    #expect(hosts.map { $0["ip"] as? String } == ["10.31.7.23", "10.31.7.25", "10.31.7.26"])
+    let table = try run(["scan", Self.sample])
+    #expect(table.stdout.contains("totals: 3 mining host(s), 3 pool(s)"))
+    #expect(table.stdout.contains("sha256d: 7.16 MH/s"))
+  }
+
+  @Test func exitCodes() throws {
+    #expect(try run(["scan", Self.sample]).status == 0)
+    #expect(try run(["scan", "--exit-code", Self.sample]).status == 1)
+    #expect(try run(["scan", "--exit-code", Paths.capture("public/ndpi_bitcoin.pcap")]).status == 0)
+    let missing = try run(["scan", "/nonexistent/x.pcap"])
+    #expect(missing.status == 2)
+    #expect(missing.stderr == "minewatch: /nonexistent/x.pcap: cannot open: No such file or directory\n")
+    #expect(try run(["scan"]).status != 0)
+    #expect(try run(["scan", "--format", "xml", Self.sample]).status == 2)
+  }
+
+  @Test func garbageAndTruncatedFiles() throws {
+    let garbage = Paths.scratch("garbage.pcap")
+    try Data("this is not a capture file at all".utf8).write(to: URL(fileURLWithPath: garbage))
+    let g = try run(["scan", garbage])
+    #expect(g.status == 2)
+    #expect(g.stderr.hasPrefix("minewatch: \(garbage): not a readable capture:"))
+    #expect(g.stderr.split(separator: "\n").count == 1)
+
+    // The sample cut in the middle of a record: what was read is reported, with a warning.
+    let whole = try Data(contentsOf: URL(fileURLWithPath: Self.sample))
+    let cut = Paths.scratch("cut.pcap")
+    try whole.prefix(whole.count / 2 + 7).write(to: URL(fileURLWithPath: cut))
+    let t = try run(["scan", "--format", "json", cut])
+    #expect(t.status == 0)
+    #expect(t.stderr.contains("warning: \(cut): truncated"))
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [String: Any])
+    let capture = try #require(doc["capture"] as? [String: Any])
+    #expect((capture["warnings"] as? [String])?.count == 1)
+    #expect((doc["hosts"] as? [Any])?.isEmpty == false)
+
+    let unsupported = Paths.scratch("usb.pcap")
+    var header = [UInt8](whole.prefix(24))
+    header[20] = 189  // LINKTYPE_USB_LINUX_MMAPPED
+    try Data(header).write(to: URL(fileURLWithPath: unsupported))
+    let u = try run(["scan", unsupported])
+    #expect(u.status == 2)
+    #expect(u.stderr.contains("link type 189"))
+  }
+
+  @Test func readsStandardInput() throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: Self.sample))
+    let r = try run(["scan", "--format", "json", "-"], stdin: data)
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("\"10.31.7.25\""))
+  }
+}

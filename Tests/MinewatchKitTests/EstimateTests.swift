@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import MinewatchKit
+
+@Suite struct EstimateTests {
+  @Test func poissonIntervalMatchesExactBounds() throws {
+    // Exact 95 % bounds for a Poisson count (chi-square quantiles / 2): N=1 → [0.0253, 5.572],
+    // N=10 → [4.795, 18.39], N=100 → [81.37, 121.6].
+    for (n, lo, hi) in [(1, 0.0253, 5.572), (10, 4.795, 18.39), (100, 81.37, 121.6)] {
+      let e = try #require(HashrateEstimate.from(hashes: Double(n), shares: n, seconds: 1))
+      #expect(abs(e.low - lo) / lo < 0.02, "N=\(n) low \(e.low)")
+      #expect(abs(e.high - hi) / hi < 0.02, "N=\(n) high \(e.high)")
+      #expect(e.rate == Double(n))
+    }
+  }
+
+  @Test func unknownStaysUnknown() {
+    #expect(HashrateEstimate.from(hashes: 0, shares: 0, seconds: 100) == nil)
+    #expect(HashrateEstimate.from(hashes: 1e9, shares: 3, seconds: 0.5) == nil)
+  }
+
+  @Test func targetsToHashesPerShare() throws {
+    #expect(ShareTargets.cryptoNoteDifficulty("dc460300") == 20_000)  // PROTOCOLS.md
+    #expect(ShareTargets.cryptoNoteDifficulty("00000000") == nil)
+    #expect(ShareTargets.cryptoNoteDifficulty("zz460300") == nil)
+    let t64 = try #require(ShareTargets.cryptoNoteDifficulty("0000000000100000"))  // LE 0x0000100000000000
+    #expect(t64 == Double(UInt64.max / 0x0000_1000_0000_0000))
+    let sol = try #require(ShareTargets.hashesFor256BitTarget("0004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a"))
+    #expect(abs(sol - 16_000) < 0.01)
+    let eth = try #require(ShareTargets.hashesFor256BitTarget("0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"))
+    #expect(abs(eth - 5.0e9) / 5.0e9 < 0.001)
+    #expect(ShareTargets.hashesFor256BitTarget("0") == nil)
+    #expect(ShareTargets.hashesFor256BitTarget(String(repeating: "f", count: 65)) == nil)
+  }
+
+  @Test func reportedRatesInHex() {
+    #expect(hexOrDecimal("0x1d08a61") == 30_444_129)  // PROTOCOLS.md
+    #expect(hexOrDecimal("500000") == 500_000)
+    #expect(hexOrDecimal("0xZZ") == nil)
+  }
+
+  @Test func unitsScaleUpToPetahashes() {
+    #expect(Units.rate(146) == "146 H/s")
+    #expect(Units.rate(6.56e6) == "6.56 MH/s")
+    #expect(Units.rate(10.2e15) == "10.2 PH/s")
+    #expect(Units.rate(nil) == "unknown")
+  }
+
+  @Test func loginsSplitIntoWalletOrAccountAndWorker() {
+    typealias P = LoginParser.Parts
+    #expect(LoginParser.split("mwlab.rig01") == P(wallet: nil, account: "mwlab", worker: "rig01"))
+    #expect(LoginParser.split("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4") == P(wallet: "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", account: nil, worker: "rig4"))
+    #expect(LoginParser.split("0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1/a@b") == P(wallet: "0x9c99d212f7e5daa18ab50810e0fd255d1f04303b", account: nil, worker: "tester.worker1"))
+    let xmr = "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm"
+    #expect(LoginParser.split(xmr + ".cb2b73.ryzen") == P(wallet: xmr, account: nil, worker: "ryzen"))
+    #expect(LoginParser.split(xmr + "+50000") == P(wallet: xmr, account: nil, worker: nil))
+    #expect(LoginParser.split("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.w1").wallet == "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+  }
+
+  @Test func signatureErrorsNameFileAndLine() throws {
+    let dir = URL(fileURLWithPath: Paths.scratch("sigs-\(UUID().uuidString)"))
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try Data("sha256d 2^32 BTC\n".utf8).write(to: dir.appendingPathComponent("algorithms.txt"))
+    try Data("# fine\nsupportxmr.com pool XMR SupportXMR\nbad_domain..com pool XMR X\n".utf8).write(to: dir.appendingPathComponent("pools.txt"))
+    #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
+    do {
+      _ = try Signatures(directory: dir)
+    } catch {
+      #expect("\(error)".hasSuffix("pools.txt:3: 'bad_domain..com' is not a domain name"))
+    }
+    try Data("supportxmr.com miner XMR SupportXMR\n".utf8).write(to: dir.appendingPathComponent("pools.txt"))
+    #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
+    try Data([0x00, 0xff, 0x10]).write(to: dir.appendingPathComponent("pools.txt"))
+    #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
+  }
+
+  @Test func shippedSignaturesLoad() throws {
+    let s = try loadSignatures()
+    #expect(s.algorithm(forCoin: "LTC")?.name == "scrypt")
+    #expect(s.algorithms["sha256d"]?.unit == .perDifficulty(4_294_967_296))
+    #expect(s.domains.contains { $0.name == "supportxmr.com" && $0.kind == .pool })
+  }
+}
