@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
-BENCH_MB ?= 400
+BENCH_MB ?= 1000
 
 .PHONY: all deps build run test bench sample format clean
 

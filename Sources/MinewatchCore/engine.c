@@ -32,6 +32,7 @@ static const char *const anomaly_names[MW_AN_COUNT] = {
   [MW_AN_TLS_MALFORMED] = "tls_malformed",
   [MW_AN_NAME_TOO_LONG] = "name_too_long",
   [MW_AN_HTTP_BODY_TOO_LONG] = "http_body_too_long",
+  [MW_AN_STREAM_RECLAIMED] = "stream_reclaimed",
 };
 
 const char *mw_anomaly_name(mw_anomaly a) {
@@ -164,7 +165,15 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   f->bytes[side] += wirelen;
   f->packets[side]++;
   if (p.tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
-  if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH || p.payload_len == 0) return;
+  if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH) return;
+  if (p.payload_len == 0) {
+    /* A closing flow that showed no mining gives its buffer back now. */
+    if (f->closed && f->state == MW_FLOW_INSPECT) {
+      mw_flow_release_stream(e, f);
+      f->state = MW_FLOW_DONE;
+    }
+    return;
+  }
   if (p.sport == 53 || p.dport == 53) {
     /* DNS over TCP: a two-byte length, then the message; one segment is enough for answers. */
     if (e->names && p.payload_len > 2) {

@@ -43,6 +43,8 @@ typedef struct {
 typedef struct {
   mw_dir_stream dir[2]; /* by canonical side */
   uint32_t next_free;   /* free-list link, index + 1 */
+  uint32_t lru_prev, lru_next; /* streams in use, least recently fed first; index + 1 */
+  uint32_t flow;        /* owning flow entry, index + 1 */
 } mw_stream;
 
 typedef struct {
@@ -89,6 +91,7 @@ struct mw_engine {
   mw_stream *streams;
   uint8_t *stream_memory;
   uint32_t free_stream; /* index + 1 */
+  uint32_t lru_head, lru_tail; /* index + 1 */
   uint64_t now_ns;
 };
 
@@ -97,6 +100,7 @@ mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side);
 void mw_flow_end(mw_engine *e, mw_flow *f);
 void mw_flow_release_stream(mw_engine *e, mw_flow *f);
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create);
+void mw_stream_touch(mw_engine *e, mw_flow *f);
 
 /* stream.c */
 void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p);

@@ -25,18 +25,62 @@ static uint64_t idle_limit_ns(const mw_engine *e, const mw_flow *f) {
   return s * 1000000000ULL;
 }
 
+static void lru_unlink(mw_engine *e, mw_stream *s) {
+  if (s->lru_prev) e->streams[s->lru_prev - 1].lru_next = s->lru_next;
+  else e->lru_head = s->lru_next;
+  if (s->lru_next) e->streams[s->lru_next - 1].lru_prev = s->lru_prev;
+  else e->lru_tail = s->lru_prev;
+  s->lru_prev = s->lru_next = 0;
+}
+
+static void lru_append(mw_engine *e, uint32_t idx) {
+  mw_stream *s = &e->streams[idx - 1];
+  s->lru_prev = e->lru_tail;
+  s->lru_next = 0;
+  if (e->lru_tail) e->streams[e->lru_tail - 1].lru_next = idx;
+  else e->lru_head = idx;
+  e->lru_tail = idx;
+}
+
+/* Marks a flow's stream as just used. */
+void mw_stream_touch(mw_engine *e, mw_flow *f) {
+  if (!f->stream || e->lru_tail == f->stream) return;
+  lru_unlink(e, &e->streams[f->stream - 1]);
+  lru_append(e, f->stream);
+}
+
 void mw_flow_release_stream(mw_engine *e, mw_flow *f) {
   if (!f->stream) return;
   mw_stream *s = &e->streams[f->stream - 1];
+  lru_unlink(e, s);
+  s->flow = 0;
   s->next_free = e->free_stream;
   e->free_stream = f->stream;
   f->stream = 0;
 }
 
+/* No free buffer: the least recently fed stream of a flow that has shown no mining gives its
+ * buffer up (that flow is only counted from now on). Mining flows keep theirs. */
+static bool reclaim_stream(mw_engine *e) {
+  uint32_t idx = e->lru_head;
+  for (int i = 0; i < 32 && idx; i++) {
+    mw_stream *s = &e->streams[idx - 1];
+    mw_flow *owner = &e->flows[s->flow - 1];
+    if (owner->state == MW_FLOW_INSPECT) {
+      mw_flow_release_stream(e, owner);
+      owner->state = MW_FLOW_DONE;
+      e->c.anomalies[MW_AN_STREAM_RECLAIMED]++;
+      return true;
+    }
+    idx = s->lru_next;
+  }
+  return false;
+}
+
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {
   if (f->stream) return &e->streams[f->stream - 1];
   if (!create) return NULL;
-  if (!e->free_stream) {
+  if (!e->free_stream && !reclaim_stream(e)) {
     e->c.anomalies[MW_AN_STREAM_BUFFERS_EXHAUSTED]++;
     return NULL;
   }
@@ -51,6 +95,8 @@ mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {
     ds->ooo_data = ooo;
   }
   s->next_free = 0;
+  s->flow = (uint32_t)(f - e->flows) + 1;
+  lru_append(e, idx);
   f->stream = idx;
   return s;
 }

@@ -292,6 +292,7 @@ void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p) {
     if (!s) return;
     e->c.candidate_flows++;
   }
+  mw_stream_touch(e, f);
   mw_dir_stream *ds = &s->dir[side];
   if (!ds->seq_known) start_direction(ds, p, f->seen_syn);
   int32_t d = (int32_t)(p->seq - ds->next_seq);

@@ -72,11 +72,25 @@ final class MiningSession {
     if clientIsA == nil { clientIsA = isA }
   }
 
+  /// Methods whose fields say nothing minewatch reports: their lines are not parsed (job
+  /// notifications are most of a pool's traffic).
+  private static let fieldless: Set<String> = [
+    "mining.notify", "mining.extranonce.subscribe", "mining.get_transactions", "mining.noop",
+    "keepalived", "getjob", "eth_getWork",
+  ]
+
   /// Applies one line. `methodID` is the C matcher's verdict (0: not a mining method).
   func apply(line: [UInt8], methodID: UInt16, fromA: Bool, at: UInt64) {
     lastNs = max(lastNs, at)
     let info = mw_method_info_at(methodID)?.pointee
     if let info { noteRole(info.role, fromA: fromA) }
+    if let info, let name = info.name.map({ String(cString: $0) }), Self.fieldless.contains(name) {
+      evidence.insert("method:" + name)
+      if name == "mining.notify" { variant = variant ?? .stratum }
+      if name == "eth_getWork" { variant = variant ?? .ethProxy }
+      if name == "keepalived" || name == "getjob" { variant = .cryptoNote }
+      return
+    }
     guard let msg = RPCMessage.parse(line) else {
       // A line cut by the buffer still proves a share when the matcher saw mining.submit in it.
       if let info, let name = info.name.map({ String(cString: $0) }), isShareMethod(name) {

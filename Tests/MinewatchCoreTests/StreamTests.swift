@@ -119,4 +119,33 @@ import Testing
     #expect(end.packets_from_b == 1 + 4)  // SYN-ACK, four lines from the pool
     #expect(end.bytes_from_a > end.packets_from_a * 54)
   }
+
+  @Test func idleCandidatesCannotStarveTheMatcher() {
+    // Two buffers only; idle JSON-looking flows hold both, then a miner connects.
+    let h = CoreHarness(config: { $0.stream_buffers = 2 })
+    let w = PcapWriter(link: .ethernet(vlans: []))
+    for i in 0..<5 {
+      let idle = Conversation(writer: w, client: Peer("10.9.0.\(i + 1)", 40000), server: Peer("10.9.1.1", 8545), startNs: 1_000_000_000)
+      idle.send(fromClient: true, line: #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":1}"#)
+    }
+    let miner = Conversation(writer: w, client: client, server: pool, startNs: 2_000_000_000)
+    miner.send(fromClient: true, line: Self.lines[0])
+    h.feed(pcap: [UInt8](w.data))
+    #expect(h.lines.map(\.method) == ["mining.subscribe"])
+    #expect(h.anomaly(MW_AN_STREAM_RECLAIMED) == 4)
+    #expect(h.anomaly(MW_AN_STREAM_BUFFERS_EXHAUSTED) == 0)
+  }
+
+  @Test func aClosedFlowGivesItsBufferBack() {
+    let h = CoreHarness(config: { $0.stream_buffers = 1 })
+    let w = PcapWriter(link: .ethernet(vlans: []))
+    let web = Conversation(writer: w, client: Peer("10.9.0.1", 40000), server: Peer("10.9.1.1", 80), startNs: 1_000_000_000)
+    web.send(fromClient: true, Array("GET / HTTP/1.1\r\nHost: example\r\n\r\n".utf8))
+    web.close()
+    let miner = Conversation(writer: w, client: client, server: pool, startNs: 2_000_000_000)
+    miner.send(fromClient: true, line: Self.lines[0])
+    h.feed(pcap: [UInt8](w.data))
+    #expect(h.lines.count == 1)
+    #expect(h.anomaly(MW_AN_STREAM_RECLAIMED) == 0)
+  }
 }

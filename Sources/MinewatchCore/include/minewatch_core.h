@@ -41,6 +41,7 @@ typedef enum {
   MW_AN_TLS_MALFORMED,
   MW_AN_NAME_TOO_LONG,
   MW_AN_HTTP_BODY_TOO_LONG,
+  MW_AN_STREAM_RECLAIMED,       /* an idle non-mining flow gave up its buffer to a new one */
   MW_AN_COUNT
 } mw_anomaly;
 
