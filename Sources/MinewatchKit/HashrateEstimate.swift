@@ -77,5 +77,12 @@ public enum Units {
     return i == 0 ? "\(v) B" : String(format: "%.1f", x) + " " + prefixes[i]
   }
 
-  public static func mbps(_ v: Double) -> String { String(format: "%.3f Mbps", v) }
+  /// A rate in bits per second given in Mbps, scaled to bps … Gbps.
+  public static func mbps(_ v: Double) -> String {
+    let bps = v * 1e6
+    if bps < 1e3 { return String(format: "%.0f bps", bps) }
+    if bps < 1e6 { return String(format: "%.2f kbps", bps / 1e3) }
+    if bps < 1e9 { return String(format: "%.2f Mbps", bps / 1e6) }
+    return String(format: "%.2f Gbps", bps / 1e9)
+  }
 }

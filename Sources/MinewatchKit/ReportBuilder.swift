@@ -20,18 +20,25 @@ struct ReportBuilder {
     }
     for (ip, list) in byHost {
       let egress = list.reduce(0) { $0 + $1.egressBytes }
-      let rates = list.compactMap { $0.hashrate?.rate }
+      var byAlgorithm: [String: Double] = [:]
+      for s in list {
+        // CryptoNote shares count hashes whatever the algorithm, so a rate can be known
+        // while the algorithm is not.
+        if let r = s.hashrate?.rate { byAlgorithm[s.algorithm ?? "unknown", default: 0] += r }
+      }
+      // Hashes of different algorithms do not add up: one figure only when there is one.
       report.hosts.append(
         ScanReport.Host(
           ip: ip, role: .miner, sessions: list, egressBytes: egress,
           ingressBytes: list.reduce(0) { $0 + $1.ingressBytes }, egressMbps: report.mbps(egress),
-          hashrate: rates.isEmpty ? nil : rates.reduce(0, +), clientsServed: []))
+          hashrate: byAlgorithm.count == 1 ? byAlgorithm.values.first : nil,
+          hashrateByAlgorithm: byAlgorithm, clientsServed: []))
     }
     for (ip, clients) in served {
       report.hosts.append(
         ScanReport.Host(
           ip: ip, role: .proxy, sessions: [], egressBytes: 0, ingressBytes: 0, egressMbps: nil,
-          hashrate: nil, clientsServed: clients.sorted()))
+          hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted()))
     }
     report.hosts.sort { ($0.role.rawValue, $0.ip) < ($1.role.rawValue, $1.ip) }
     return report

@@ -41,7 +41,8 @@ extension ScanReport {
       [
         "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
         "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
-        "hashrate_hps": Self.orNull(h.hashrate), "sessions": h.sessions.map(sessionObject),
+        "hashrate_hps": Self.orNull(h.hashrate),
+        "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(sessionObject),
         "clients_served": h.clientsServed.map { "\($0)" },
       ]
     }

@@ -21,7 +21,11 @@ extension ScanReport {
           "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))")
         continue
       }
-      let rate = h.hashrate.map { Units.rate($0) } ?? "unknown"
+      let rate =
+        h.hashrateByAlgorithm.isEmpty
+        ? "unknown"
+        : h.hashrateByAlgorithm.sorted { $0.key < $1.key }
+          .map { "\(Units.rate($0.value, unit: Self.unit($0.key))) \($0.key)" }.joined(separator: ", ")
       out.append(
         "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)")
       for s in h.sessions {

@@ -54,7 +54,9 @@ public struct ScanReport: Sendable {
     public var egressBytes: UInt64
     public var ingressBytes: UInt64
     public var egressMbps: Double?
+    /// The host's rate when all its sessions share one algorithm, else nil.
     public var hashrate: Double?
+    public var hashrateByAlgorithm: [String: Double]
     public var clientsServed: [IPAddress]
   }
 
@@ -78,7 +80,7 @@ public struct ScanReport: Sendable {
     var out: [String: Double] = [:]
     for h in miningHosts {
       for s in h.sessions {
-        if let algo = s.algorithm, let r = s.hashrate?.rate { out[algo, default: 0] += r }
+        if let r = s.hashrate?.rate { out[s.algorithm ?? "unknown", default: 0] += r }
       }
     }
     return out
