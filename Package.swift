@@ -1,7 +1,9 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-let strictC: [CSetting] = [.unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"])]
+let strictC: [CSetting] = [
+  .unsafeFlags(["-std=c11", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"])
+]
 
 let package = Package(
   name: "minewatch",

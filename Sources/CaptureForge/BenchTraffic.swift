@@ -50,7 +50,9 @@ public struct BenchTraffic {
       case 1: server = Peer(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 80)
       default: server = Peer(address: [198, 51, 100, UInt8(1 + rng.below(200))], port: 443)
       }
-      return Flow(client: c, server: server, kind: kind, length: kind == 0 ? 20 + rng.below(300) : kind == 1 ? 4 : Int.max)
+      return Flow(
+        client: c, server: server, kind: kind,
+        length: kind == 0 ? 20 + rng.below(300) : kind == 1 ? 4 : Int.max)
     }
     var flows = (0..<concurrentFlows).map { _ in newFlow(rng.below(4) == 0 ? 1 : 0) }
     for i in 0..<miners { flows[i * (concurrentFlows / max(miners, 1))] = newFlow(2) }
@@ -68,8 +70,12 @@ public struct BenchTraffic {
         // A DNS lookup and its answer.
         let q = Peer(address: host(rng.below(hosts)), port: 53000)
         let name = "cdn\(rng.below(1000)).example.net"
-        w.write(frame: PacketBuilder.udp(link: link, from: q, to: dnsServer, payload: DNSMessage.query(id: 1, name: name)), timeNs: t)
-        frame = PacketBuilder.udp(link: link, from: dnsServer, to: q, payload: DNSMessage.answer(id: 1, name: name, addresses: [[198, 51, 100, 7]], ttl: 60))
+        w.write(
+          frame: PacketBuilder.udp(
+            link: link, from: q, to: dnsServer, payload: DNSMessage.query(id: 1, name: name)), timeNs: t)
+        frame = PacketBuilder.udp(
+          link: link, from: dnsServer, to: q,
+          payload: DNSMessage.answer(id: 1, name: name, addresses: [[198, 51, 100, 7]], ttl: 60))
         w.write(frame: frame, timeNs: t + 500)
         written += frame.count * 2
         continue
@@ -78,26 +84,35 @@ public struct BenchTraffic {
       case 0:  // TLS: hello, then server data with a client ACK every other segment
         if f.step == 0 {
           let hello = TLSClientHello.record(serverName: "cdn\(rng.below(1000)).example.net")
-          frame = PacketBuilder.tcp(link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: hello)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: hello)
           f.cseq &+= UInt32(hello.count)
         } else if f.step % 3 == 2 {
-          frame = PacketBuilder.tcp(link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x10, payload: [])
+          frame = PacketBuilder.tcp(
+            link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x10, payload: [])
         } else {
           let data = [UInt8](repeating: 0x17, count: 1400)
-          frame = PacketBuilder.tcp(link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x10, payload: data)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x10, payload: data)
           f.sseq &+= 1400
         }
       case 1:  // HTTP: request, response, ACK
         if f.step == 0 {
-          let req = Array("GET /index.html HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: curl/8.0\r\n\r\n".utf8)
-          frame = PacketBuilder.tcp(link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: req)
+          let req = Array(
+            "GET /index.html HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: curl/8.0\r\n\r\n".utf8)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: req)
           f.cseq &+= UInt32(req.count)
         } else if f.step % 2 == 1 {
-          let body = Array("HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n".utf8) + [UInt8](repeating: 0x41, count: 600)
-          frame = PacketBuilder.tcp(link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x18, payload: body)
+          let body =
+            Array("HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n".utf8)
+            + [UInt8](repeating: 0x41, count: 600)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x18, payload: body)
           f.sseq &+= UInt32(body.count)
         } else {
-          frame = PacketBuilder.tcp(link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x10, payload: [])
+          frame = PacketBuilder.tcp(
+            link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x10, payload: [])
         }
       default:  // mining: a job now and then, a share and its answer
         let line: String
@@ -107,11 +122,15 @@ public struct BenchTraffic {
           line = #"{"id": 2, "method": "mining.authorize", "params": ["bench.rig\#(i)", "x"]}"#
           fromClient = true
         case 0:
-          line = #"{"method": "mining.submit", "params": ["bench.rig\#(i)", "1", "00000000", "6b048917", "2cf90681"], "id":4}"#
+          line =
+            #"{"method": "mining.submit", "params": ["bench.rig\#(i)", "1", "00000000", "6b048917", "2cf90681"], "id":4}"#
           fromClient = true
           f.shares += 1
         case 1:
-          line = f.step == 1 ? #"{"id":null,"method":"mining.set_difficulty","params":[0.5]}"# : #"{"id":4,"result":true,"error":null}"#
+          line =
+            f.step == 1
+            ? #"{"id":null,"method":"mining.set_difficulty","params":[0.5]}"#
+            : #"{"id":4,"result":true,"error":null}"#
           fromClient = false
         default:
           line = Scenarios.notify(job: f.step)
@@ -119,10 +138,12 @@ public struct BenchTraffic {
         }
         let bytes = Array((line + "\n").utf8)
         if fromClient {
-          frame = PacketBuilder.tcp(link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: bytes)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.client, to: f.server, seq: f.cseq, ack: f.sseq, flags: 0x18, payload: bytes)
           f.cseq &+= UInt32(bytes.count)
         } else {
-          frame = PacketBuilder.tcp(link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x18, payload: bytes)
+          frame = PacketBuilder.tcp(
+            link: link, from: f.server, to: f.client, seq: f.sseq, ack: f.cseq, flags: 0x18, payload: bytes)
           f.sseq &+= UInt32(bytes.count)
         }
       }

@@ -64,7 +64,9 @@ public final class Conversation {
     let bytes = Array((line + "\n").utf8)
     let half = bytes.count / 2
     let seq = fromClient ? clientSeq : serverSeq
-    emit(fromClient: fromClient, flags: PacketBuilder.ack, payload: Array(bytes[half...]), seq: seq &+ UInt32(half))
+    emit(
+      fromClient: fromClient, flags: PacketBuilder.ack, payload: Array(bytes[half...]),
+      seq: seq &+ UInt32(half))
     emit(fromClient: fromClient, flags: PacketBuilder.ack, payload: Array(bytes[..<half]), seq: seq)
     if fromClient { clientSeq &+= UInt32(bytes.count) } else { serverSeq &+= UInt32(bytes.count) }
   }
@@ -93,7 +95,9 @@ public enum DNSMessage {
   }
 
   /// A response: the question, then CNAME records along `cnames` and A records at its end.
-  public static func answer(id: UInt16, name n: String, cnames: [String] = [], addresses: [[UInt8]], ttl: UInt32) -> [UInt8] {
+  public static func answer(
+    id: UInt16, name n: String, cnames: [String] = [], addresses: [[UInt8]], ttl: UInt32
+  ) -> [UInt8] {
     var records: [UInt8] = []
     var owner = n
     for target in cnames {
@@ -105,7 +109,8 @@ public enum DNSMessage {
       records += name(owner) + be16(a.count == 4 ? 1 : 28) + be16(1) + be32(ttl) + be16(UInt16(a.count)) + a
     }
     let count = UInt16(cnames.count + addresses.count)
-    return be16(id) + [0x81, 0x80] + be16(1) + be16(count) + be16(0) + be16(0) + name(n) + be16(1) + be16(1) + records
+    return be16(id) + [0x81, 0x80] + be16(1) + be16(count) + be16(0) + be16(0) + name(n) + be16(1) + be16(1)
+      + records
   }
 }
 

@@ -2,13 +2,16 @@ import MinewatchCore
 
 /// What the C core reports, copied out of the callback into Swift values.
 public enum CoreEvent {
-  case line(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
+  case line(
+    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
     bytes: [UInt8], truncated: Bool)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
-  case dnsAnswer(at: UInt64, host: IPAddress, name: String, address: IPAddress, ttl: UInt32,
+  case dnsAnswer(
+    at: UInt64, host: IPAddress, name: String, address: IPAddress, ttl: UInt32,
     signature: Int)
-  case tlsServerName(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
+  case tlsServerName(
+    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
     name: String, signature: Int)
 }
 

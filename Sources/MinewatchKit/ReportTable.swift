@@ -18,7 +18,8 @@ extension ScanReport {
       out.append("")
       if h.role == .proxy {
         out.append(
-          "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))")
+          "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))"
+        )
         continue
       }
       let rate =
@@ -27,7 +28,8 @@ extension ScanReport {
         : h.hashrateByAlgorithm.sorted { $0.key < $1.key }
           .map { "\(Units.rate($0.value, unit: Self.unit($0.key))) \($0.key)" }.joined(separator: ", ")
       out.append(
-        "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)")
+        "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)"
+      )
       for s in h.sessions {
         let u = Self.unit(s.algorithm)
         let pool = [s.poolName, s.poolDomain].compactMap { $0 }.joined(separator: " / ")
@@ -37,7 +39,8 @@ extension ScanReport {
         if let login = s.login { out.append("    login   \(login)") }
         if s.wallet != nil || s.account != nil || s.worker != nil {
           out.append(
-            "    \(s.wallet != nil ? "wallet" : "account") \(s.wallet ?? s.account ?? "-")  worker \(s.worker ?? "-")")
+            "    \(s.wallet != nil ? "wallet" : "account") \(s.wallet ?? s.account ?? "-")  worker \(s.worker ?? "-")"
+          )
         }
         if let agent = s.agent { out.append("    agent   \(agent)") }
         out.append(
@@ -45,11 +48,14 @@ extension ScanReport {
             + (s.difficulty.map { "  (difficulty \(String(format: "%g", $0)))" } ?? ""))
         if let e = s.hashrate {
           out.append(
-            "    rate    \(Units.rate(e.rate, unit: u))  (95% \(Units.rate(e.low, unit: u)) – \(Units.rate(e.high, unit: u)))")
+            "    rate    \(Units.rate(e.rate, unit: u))  (95% \(Units.rate(e.low, unit: u)) – \(Units.rate(e.high, unit: u)))"
+          )
         } else {
           out.append("    rate    unknown (\(s.hashrateNote ?? "no estimate"))")
         }
-        if let r = s.reportedHashrate { out.append("    stated  \(Units.rate(r, unit: u)) (reported by the miner)") }
+        if let r = s.reportedHashrate {
+          out.append("    stated  \(Units.rate(r, unit: u)) (reported by the miner)")
+        }
         out.append(
           "    seen    \(Self.iso8601(s.firstNs)) → \(Self.iso8601(s.lastNs))  "
             + "up \(Units.bytes(s.egressBytes)) / down \(Units.bytes(s.ingressBytes))")
@@ -64,7 +70,8 @@ extension ScanReport {
     }
     if !anomalies.isEmpty {
       out.append(
-        "anomalies: " + anomalies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        "anomalies: "
+          + anomalies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     }
     return out.joined(separator: "\n") + "\n"
   }

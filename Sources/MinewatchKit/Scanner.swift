@@ -48,7 +48,8 @@ public final class Scanner {
     let start = Date()
     for (f, c) in captures {
       _ = mw_engine_set_linktype(engine.raw, mw_capture_linktype(c))
-      let size = f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
+      let size =
+        f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
       while true {
         let rc = mw_capture_run(c, engine.raw, 1 << 16, &err, err.count)
         if let progress {

@@ -3,7 +3,10 @@ import Foundation
 /// What the signature files say: pool domains and the algorithm table. Loaded once; every
 /// malformed line is an error naming file:line.
 public struct Signatures: Sendable {
-  public enum DomainClass: String, Sendable { case pool, website, browserMiner = "browser-miner" }
+  public enum DomainClass: String, Sendable {
+    case pool, website
+    case browserMiner = "browser-miner"
+  }
 
   public struct Domain: Sendable {
     public let name: String

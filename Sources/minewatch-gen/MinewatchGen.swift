@@ -9,7 +9,8 @@ struct MinewatchGen: ParsableCommand {
     subcommands: [Sample.self, Bench.self])
 
   struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The small sample capture bundled in the repository.")
+    static let configuration = CommandConfiguration(
+      abstract: "The small sample capture bundled in the repository.")
     @Argument var output: String
     func run() throws {
       let w = try PcapWriter(path: output, link: .ethernet(vlans: []))

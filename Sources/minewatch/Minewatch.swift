@@ -74,7 +74,9 @@ struct Scan: ParsableCommand {
       FileHandle.standardOutput.write(try report.jsonData())
       FileHandle.standardOutput.write(Data("\n".utf8))
     }
-    for w in report.capture.warnings { FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8)) }
+    for w in report.capture.warnings {
+      FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8))
+    }
     if exitCode && report.foundMining { throw ExitCode(1) }
   }
 

@@ -48,7 +48,8 @@ final class CoreHarness {
     switch ev.kind {
     case MW_EV_LINE:
       let name = mw_method_info_at(ev.method).map { String(cString: $0.pointee.name) }
-      lines.append(Line(flow: ev.flow_id, fromA: ev.from_a != 0, method: name, text: text, truncated: ev.truncated != 0))
+      lines.append(
+        Line(flow: ev.flow_id, fromA: ev.from_a != 0, method: name, text: text, truncated: ev.truncated != 0))
       return 1
     case MW_EV_FLOW_END:
       flowEnds.append(ev)
@@ -67,7 +68,8 @@ final class CoreHarness {
 
   func feed(_ frame: [UInt8], at ns: UInt64 = 1_000_000_000, caplen: Int? = nil) {
     frame.withUnsafeBufferPointer {
-      mw_engine_packet(engine, ns, $0.baseAddress, UInt32(min(caplen ?? frame.count, frame.count)), UInt32(frame.count))
+      mw_engine_packet(
+        engine, ns, $0.baseAddress, UInt32(min(caplen ?? frame.count, frame.count)), UInt32(frame.count))
     }
   }
 
@@ -75,10 +77,18 @@ final class CoreHarness {
   func feed(pcap data: [UInt8]) {
     var off = 24
     while off + 16 <= data.count {
-      let cap = Int(UInt32(data[off + 8]) | UInt32(data[off + 9]) << 8 | UInt32(data[off + 10]) << 16 | UInt32(data[off + 11]) << 24)
-      let len = UInt32(data[off + 12]) | UInt32(data[off + 13]) << 8 | UInt32(data[off + 14]) << 16 | UInt32(data[off + 15]) << 24
-      let sec = UInt64(data[off]) | UInt64(data[off + 1]) << 8 | UInt64(data[off + 2]) << 16 | UInt64(data[off + 3]) << 24
-      let usec = UInt64(data[off + 4]) | UInt64(data[off + 5]) << 8 | UInt64(data[off + 6]) << 16 | UInt64(data[off + 7]) << 24
+      let cap = Int(
+        UInt32(data[off + 8]) | UInt32(data[off + 9]) << 8 | UInt32(data[off + 10]) << 16 | UInt32(
+          data[off + 11]) << 24)
+      let len =
+        UInt32(data[off + 12]) | UInt32(data[off + 13]) << 8 | UInt32(data[off + 14]) << 16 | UInt32(
+          data[off + 15]) << 24
+      let sec =
+        UInt64(data[off]) | UInt64(data[off + 1]) << 8 | UInt64(data[off + 2]) << 16 | UInt64(data[off + 3])
+        << 24
+      let usec =
+        UInt64(data[off + 4]) | UInt64(data[off + 5]) << 8 | UInt64(data[off + 6]) << 16 | UInt64(
+          data[off + 7]) << 24
       let frame = Array(data[(off + 16)..<(off + 16 + cap)])
       frame.withUnsafeBufferPointer {
         mw_engine_packet(engine, sec * 1_000_000_000 + usec * 1000, $0.baseAddress, UInt32(cap), len)

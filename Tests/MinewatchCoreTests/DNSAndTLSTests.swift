@@ -7,14 +7,21 @@ import Testing
   let host = Peer("10.31.7.26", 41000)
 
   func dnsFrame(_ payload: [UInt8], response: Bool = true) -> [UInt8] {
-    PacketBuilder.udp(link: .ethernet(vlans: []), from: response ? resolver : host, to: response ? host : resolver, payload: payload)
+    PacketBuilder.udp(
+      link: .ethernet(vlans: []), from: response ? resolver : host, to: response ? host : resolver,
+      payload: payload)
   }
 
   @Test func answersFollowCNAMEChainsToThePoolName() {
     let h = CoreHarness(domains: ["supportxmr.com"])
     h.feed(dnsFrame(DNSMessage.query(id: 1, name: "pool.supportxmr.com"), response: false))
-    h.feed(dnsFrame(DNSMessage.answer(id: 1, name: "xmr.example.net", cnames: ["edge.example.net", "pool.supportxmr.com"], addresses: [[203, 0, 113, 77], [203, 0, 113, 78]], ttl: 300)))
-    h.feed(dnsFrame(DNSMessage.answer(id: 2, name: "www.example.org", addresses: [[198, 51, 100, 1]], ttl: 300)))
+    h.feed(
+      dnsFrame(
+        DNSMessage.answer(
+          id: 1, name: "xmr.example.net", cnames: ["edge.example.net", "pool.supportxmr.com"],
+          addresses: [[203, 0, 113, 77], [203, 0, 113, 78]], ttl: 300)))
+    h.feed(
+      dnsFrame(DNSMessage.answer(id: 2, name: "www.example.org", addresses: [[198, 51, 100, 1]], ttl: 300)))
     #expect(h.dns.filter { $0.kind == MW_EV_DNS_QUERY }.map(\.name) == ["pool.supportxmr.com"])
     let answers = h.dns.filter { $0.kind == MW_EV_DNS_ANSWER }
     #expect(answers.map(\.address) == [[203, 0, 113, 77], [203, 0, 113, 78]])
@@ -40,7 +47,8 @@ import Testing
     h.feed(dnsFrame(long, response: false))
     #expect(h.anomaly(MW_AN_NAME_TOO_LONG) == 1)
     // Every truncation of a valid answer is safe.
-    let good = DNSMessage.answer(id: 4, name: "pool.supportxmr.com", cnames: ["a.supportxmr.com"], addresses: [[1, 2, 3, 4]], ttl: 60)
+    let good = DNSMessage.answer(
+      id: 4, name: "pool.supportxmr.com", cnames: ["a.supportxmr.com"], addresses: [[1, 2, 3, 4]], ttl: 60)
     for n in 0..<good.count { h.feed(dnsFrame(Array(good.prefix(n)))) }
     #expect(h.dns.isEmpty)
   }

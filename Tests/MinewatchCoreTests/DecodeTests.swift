@@ -31,7 +31,9 @@ import Testing
 
   @Test func ipv6ExtensionHeadersAreSkipped() {
     // hop-by-hop (8 bytes) then destination options (8 bytes) before TCP
-    let tcp = PacketBuilder.tcp(link: .raw, from: Peer("2001:db8::1", 40000), to: Peer("2001:db8::2", 3333), seq: 1, ack: 1, flags: 0x18, payload: Array((Self.subscribe + "\n").utf8))
+    let tcp = PacketBuilder.tcp(
+      link: .raw, from: Peer("2001:db8::1", 40000), to: Peer("2001:db8::2", 3333), seq: 1, ack: 1,
+      flags: 0x18, payload: Array((Self.subscribe + "\n").utf8))
     let l4 = Array(tcp[40...])
     var ip: [UInt8] = [0x60, 0, 0, 0, UInt8((l4.count + 16) >> 8), UInt8((l4.count + 16) & 0xff), 0, 64]
     ip += Array(tcp[8..<40])
@@ -44,7 +46,9 @@ import Testing
 
   @Test func fragmentsAndMalformedHeadersAreCounted() {
     let h = CoreHarness(linkType: 101)
-    var frag = PacketBuilder.tcp(link: .raw, from: Peer("192.0.2.1", 1), to: Peer("192.0.2.2", 2), seq: 1, ack: 1, flags: 0x18, payload: [1, 2, 3])
+    var frag = PacketBuilder.tcp(
+      link: .raw, from: Peer("192.0.2.1", 1), to: Peer("192.0.2.2", 2), seq: 1, ack: 1, flags: 0x18,
+      payload: [1, 2, 3])
     frag[6] = 0x00
     frag[7] = 0x10  // fragment offset 16
     h.feed(frag)
@@ -55,7 +59,9 @@ import Testing
     h.feed(badIHL)
     #expect(h.anomaly(MW_AN_BAD_IPV4_HEADER) == 1)
 
-    let good = PacketBuilder.tcp(link: .raw, from: Peer("192.0.2.1", 1), to: Peer("192.0.2.2", 2), seq: 1, ack: 1, flags: 0x18, payload: [1, 2, 3])
+    let good = PacketBuilder.tcp(
+      link: .raw, from: Peer("192.0.2.1", 1), to: Peer("192.0.2.2", 2), seq: 1, ack: 1, flags: 0x18,
+      payload: [1, 2, 3])
     h.feed(good, caplen: 30)  // snaplen cut inside the TCP header
     #expect(h.anomaly(MW_AN_TRUNCATED_PACKET) == 1)
 
@@ -69,7 +75,8 @@ import Testing
   @Test func everyTruncationOfEveryFrameIsSafe() {
     // Cut each frame of a real session at every length: nothing may be read past caplen.
     for link in [LinkLayer.ethernet(vlans: [7, 8]), .linuxSLL2, .null] {
-      let data = sessionFrames(link: link, client: Peer("2001:db8::10", 40000), server: Peer("2001:db8::5", 3333))
+      let data = sessionFrames(
+        link: link, client: Peer("2001:db8::10", 40000), server: Peer("2001:db8::5", 3333))
       let h = CoreHarness(linkType: link.linkType)
       let frame = Array(data[(24 + 16)...].prefix(200))
       for n in 0...frame.count { h.feed(frame, caplen: n) }

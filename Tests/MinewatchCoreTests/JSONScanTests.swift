@@ -7,8 +7,10 @@ import Testing
     let bytes = Array(s.utf8)
     var top = mw_json_top()
     let st = mw_json_scan_top(bytes, bytes.count, &top)
-    let method = top.has_method != 0
-      ? String(decoding: bytes[Int(top.method_off)..<Int(top.method_off + top.method_len)], as: UTF8.self) : nil
+    let method =
+      top.has_method != 0
+      ? String(decoding: bytes[Int(top.method_off)..<Int(top.method_off + top.method_len)], as: UTF8.self)
+      : nil
     return (st, top, method)
   }
 
@@ -58,7 +60,8 @@ import Testing
 
   @Test func everyPrefixOfALineIsSafe() {
     // Cut anywhere, the scanner must stop inside the bytes it was given.
-    let line = Array(#"{"id":1,"method":"login","params":{"login":"4BCe\"q","pass":"x","algo":["rx/0"]}}"#.utf8)
+    let line = Array(
+      #"{"id":1,"method":"login","params":{"login":"4BCe\"q","pass":"x","algo":["rx/0"]}}"#.utf8)
     for n in 0...line.count {
       var top = mw_json_top()
       let st = line.withUnsafeBufferPointer { mw_json_scan_top($0.baseAddress, n, &top) }

@@ -20,7 +20,9 @@ import Testing
   func run(segment: Int?, _ extra: ((Conversation) -> Void)? = nil) -> CoreHarness {
     let w = PcapWriter(link: .ethernet(vlans: []))
     let c = Conversation(writer: w, client: client, server: pool, startNs: 1_000_000_000)
-    for (i, l) in Self.lines.enumerated() { c.send(fromClient: [0, 2, 5].contains(i), line: l, segment: segment) }
+    for (i, l) in Self.lines.enumerated() {
+      c.send(fromClient: [0, 2, 5].contains(i), line: l, segment: segment)
+    }
     extra?(c)
     let h = CoreHarness()
     h.feed(pcap: [UInt8](w.data))
@@ -39,8 +41,13 @@ import Testing
 
   @Test func retransmissionsAreNotDeliveredTwice() {
     let h = run(segment: nil) { c in
-      let segs = c.send(fromClient: true, Array((#"{"method":"mining.submit","params":["w","1","0","0","0"],"id":5}"# + "\n").utf8))
-      for (seq, bytes) in segs { c.resend(fromClient: true, seq: seq, bytes); c.resend(fromClient: true, seq: seq, bytes) }
+      let segs = c.send(
+        fromClient: true,
+        Array((#"{"method":"mining.submit","params":["w","1","0","0","0"],"id":5}"# + "\n").utf8))
+      for (seq, bytes) in segs {
+        c.resend(fromClient: true, seq: seq, bytes)
+        c.resend(fromClient: true, seq: seq, bytes)
+      }
     }
     #expect(h.lines.filter { $0.method == "mining.submit" }.count == 2)
     #expect(h.anomaly(MW_AN_TCP_RETRANSMISSION) == 2)
@@ -48,7 +55,8 @@ import Testing
 
   @Test func outOfOrderSegmentsAreReassembled() {
     let h = run(segment: nil) { c in
-      c.sendReordered(fromClient: true, line: #"{"method":"mining.submit","params":["w","1","0","0","0"],"id":6}"#)
+      c.sendReordered(
+        fromClient: true, line: #"{"method":"mining.submit","params":["w","1","0","0","0"],"id":6}"#)
     }
     #expect(h.lines.last?.text == #"{"method":"mining.submit","params":["w","1","0","0","0"],"id":6}"#)
     #expect(h.anomaly(MW_AN_TCP_OUT_OF_ORDER) == 1)
@@ -80,7 +88,9 @@ import Testing
     let w = PcapWriter(link: .ethernet(vlans: []))
     let c = Conversation(writer: w, client: client, server: pool, startNs: 1_000_000_000)
     c.send(fromClient: true, line: Self.lines[0])
-    c.send(fromClient: true, line: #"{"method":"mining.submit","params":["w","\#(String(repeating: "ab", count: 3000))"],"id":9}"#)
+    c.send(
+      fromClient: true,
+      line: #"{"method":"mining.submit","params":["w","\#(String(repeating: "ab", count: 3000))"],"id":9}"#)
     c.send(fromClient: true, line: Self.lines[2])
     h0.feed(pcap: [UInt8](w.data))
     #expect(h0.anomaly(MW_AN_LINE_TOO_LONG) == 1)
@@ -102,9 +112,13 @@ import Testing
 
   @Test func httpGetworkBodyIsALine() {
     let w = PcapWriter(link: .ethernet(vlans: []))
-    let c = Conversation(writer: w, client: client, server: Peer("198.51.100.9", 8332), startNs: 1_000_000_000)
+    let c = Conversation(
+      writer: w, client: client, server: Peer("198.51.100.9", 8332), startNs: 1_000_000_000)
     let body = #"{"id":1,"method":"getblocktemplate","params":[{"rules":["segwit"]}]}"#
-    c.send(fromClient: true, Array("POST / HTTP/1.1\r\nHost: node\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8), segment: 30)
+    c.send(
+      fromClient: true,
+      Array("POST / HTTP/1.1\r\nHost: node\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8),
+      segment: 30)
     let h = CoreHarness()
     h.feed(pcap: [UInt8](w.data))
     #expect(h.lines.map(\.method) == ["getblocktemplate"])
@@ -125,7 +139,9 @@ import Testing
     let h = CoreHarness(config: { $0.stream_buffers = 2 })
     let w = PcapWriter(link: .ethernet(vlans: []))
     for i in 0..<5 {
-      let idle = Conversation(writer: w, client: Peer("10.9.0.\(i + 1)", 40000), server: Peer("10.9.1.1", 8545), startNs: 1_000_000_000)
+      let idle = Conversation(
+        writer: w, client: Peer("10.9.0.\(i + 1)", 40000), server: Peer("10.9.1.1", 8545),
+        startNs: 1_000_000_000)
       idle.send(fromClient: true, line: #"{"jsonrpc":"2.0","method":"eth_blockNumber","params":[],"id":1}"#)
     }
     let miner = Conversation(writer: w, client: client, server: pool, startNs: 2_000_000_000)
@@ -139,7 +155,8 @@ import Testing
   @Test func aClosedFlowGivesItsBufferBack() {
     let h = CoreHarness(config: { $0.stream_buffers = 1 })
     let w = PcapWriter(link: .ethernet(vlans: []))
-    let web = Conversation(writer: w, client: Peer("10.9.0.1", 40000), server: Peer("10.9.1.1", 80), startNs: 1_000_000_000)
+    let web = Conversation(
+      writer: w, client: Peer("10.9.0.1", 40000), server: Peer("10.9.1.1", 80), startNs: 1_000_000_000)
     web.send(fromClient: true, Array("GET / HTTP/1.1\r\nHost: example\r\n\r\n".utf8))
     web.close()
     let miner = Conversation(writer: w, client: client, server: pool, startNs: 2_000_000_000)

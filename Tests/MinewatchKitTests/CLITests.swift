@@ -6,7 +6,9 @@ import Testing
 @Suite struct CLITests {
   static var binary: String {
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [beside, beside.deletingLastPathComponent(), Paths.repo.appendingPathComponent(".build/debug")] {
+    for dir in [
+      beside, beside.deletingLastPathComponent(), Paths.repo.appendingPathComponent(".build/debug"),
+    ] {
       let p = dir.appendingPathComponent("minewatch").path
       if FileManager.default.isExecutableFile(atPath: p) { return p }
     }
@@ -38,14 +40,20 @@ import Testing
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return Result(
+      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self))
   }
 
   static let sample = Paths.repo.appendingPathComponent("Tests/Fixtures/sample.pcap").path
 
   @Test func jsonOutputFollowsTheSchema() throws {
-    let validator = try SchemaValidator(url: Paths.repo.appendingPathComponent("Tests/Fixtures/scan-report.schema.json"))
-    for file in [Self.sample, Paths.capture("public/ndpi_mining.pcapng"), Paths.capture("public/ndpi_bitcoin.pcap"), Paths.capture("miners/xmr_rx0_tls_sni_eth.pcap")] {
+    let validator = try SchemaValidator(
+      url: Paths.repo.appendingPathComponent("Tests/Fixtures/scan-report.schema.json"))
+    for file in [
+      Self.sample, Paths.capture("public/ndpi_mining.pcapng"), Paths.capture("public/ndpi_bitcoin.pcap"),
+      Paths.capture("miners/xmr_rx0_tls_sni_eth.pcap"),
+    ] {
       let r = try run(["scan", "--format", "json", file])
       #expect(r.status == 0)
       #expect(r.stderr.isEmpty)  // no progress in pipes

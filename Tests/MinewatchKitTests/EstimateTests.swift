@@ -26,9 +26,12 @@ import Testing
     #expect(ShareTargets.cryptoNoteDifficulty("zz460300") == nil)
     let t64 = try #require(ShareTargets.cryptoNoteDifficulty("0000000000100000"))  // LE 0x0000100000000000
     #expect(t64 == Double(UInt64.max / 0x0000_1000_0000_0000))
-    let sol = try #require(ShareTargets.hashesFor256BitTarget("0004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a"))
+    let sol = try #require(
+      ShareTargets.hashesFor256BitTarget("0004189374bc6a7ef9db22d0e5604189374bc6a7ef9db22d0e5604189374bc6a"))
     #expect(abs(sol - 16_000) < 0.01)
-    let eth = try #require(ShareTargets.hashesFor256BitTarget("0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e"))
+    let eth = try #require(
+      ShareTargets.hashesFor256BitTarget("0x00000000dbe6fecebdedd5beb573440e5a884d1b2fbf06fcce912adcb8d8422e")
+    )
     #expect(abs(eth - 5.0e9) / 5.0e9 < 0.001)
     #expect(ShareTargets.hashesFor256BitTarget("0") == nil)
     #expect(ShareTargets.hashesFor256BitTarget(String(repeating: "f", count: 65)) == nil)
@@ -50,19 +53,27 @@ import Testing
   @Test func loginsSplitIntoWalletOrAccountAndWorker() {
     typealias P = LoginParser.Parts
     #expect(LoginParser.split("mwlab.rig01") == P(wallet: nil, account: "mwlab", worker: "rig01"))
-    #expect(LoginParser.split("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4") == P(wallet: "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", account: nil, worker: "rig4"))
-    #expect(LoginParser.split("0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1/a@b") == P(wallet: "0x9c99d212f7e5daa18ab50810e0fd255d1f04303b", account: nil, worker: "tester.worker1"))
-    let xmr = "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm"
+    #expect(
+      LoginParser.split("t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4")
+        == P(wallet: "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd", account: nil, worker: "rig4"))
+    #expect(
+      LoginParser.split("0x9c99d212f7e5daa18ab50810e0fd255d1f04303b/tester.worker1/a@b")
+        == P(wallet: "0x9c99d212f7e5daa18ab50810e0fd255d1f04303b", account: nil, worker: "tester.worker1"))
+    let xmr =
+      "4BCeEPhodgPMbPWFN1dPwhWXdRX8q4mhhdZdA1dtSMLTLCEYvAj9QXjXAfF7CugEbmfBhgkqHbdgK9b2wKA6nqRZQCgvCDm"
     #expect(LoginParser.split(xmr + ".cb2b73.ryzen") == P(wallet: xmr, account: nil, worker: "ryzen"))
     #expect(LoginParser.split(xmr + "+50000") == P(wallet: xmr, account: nil, worker: nil))
-    #expect(LoginParser.split("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.w1").wallet == "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+    #expect(
+      LoginParser.split("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.w1").wallet
+        == "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
   }
 
   @Test func signatureErrorsNameFileAndLine() throws {
     let dir = URL(fileURLWithPath: Paths.scratch("sigs-\(UUID().uuidString)"))
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try Data("sha256d 2^32 BTC\n".utf8).write(to: dir.appendingPathComponent("algorithms.txt"))
-    try Data("# fine\nsupportxmr.com pool XMR SupportXMR\nbad_domain..com pool XMR X\n".utf8).write(to: dir.appendingPathComponent("pools.txt"))
+    try Data("# fine\nsupportxmr.com pool XMR SupportXMR\nbad_domain..com pool XMR X\n".utf8).write(
+      to: dir.appendingPathComponent("pools.txt"))
     #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
     do {
       _ = try Signatures(directory: dir)

@@ -85,7 +85,8 @@ import Testing
     #expect(xmr.difficulty == 20_000)
     #expect(within(xmr.hashrate?.rate, 520, 0.10))
 
-    let zec = try #require(r.host("192.168.2.148")?.sessions.first { $0.poolPort == 3333 && "\($0.poolIP)" == "94.23.199.191" })
+    let zec = try #require(
+      r.host("192.168.2.148")?.sessions.first { $0.poolPort == 3333 && "\($0.poolIP)" == "94.23.199.191" })
     #expect(zec.protocolVariant == "stratum-equihash" && zec.algorithm == "equihash")
     #expect(zec.agent == "EWBF 0.3.4b")
     #expect(zec.login == "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd.rig4")
@@ -137,8 +138,12 @@ import Testing
   }
 
   @Test func everyCaptureTogetherAddsUp() throws {
-    let all = try FileManager.default.contentsOfDirectory(atPath: Paths.captures.appendingPathComponent("public").path).map { "public/" + $0 }
-      + FileManager.default.contentsOfDirectory(atPath: Paths.captures.appendingPathComponent("miners").path).map { "miners/" + $0 }
+    let all =
+      try FileManager.default.contentsOfDirectory(
+        atPath: Paths.captures.appendingPathComponent("public").path
+      ).map { "public/" + $0 }
+      + FileManager.default.contentsOfDirectory(atPath: Paths.captures.appendingPathComponent("miners").path)
+      .map { "miners/" + $0 }
     #expect(all.count == 11)
     let r = try scan(all.sorted().map(Paths.capture))
     // 4 recorded miners + 3 hosts of ndpi_mining + 10.0.2.15 of the two Zeek captures

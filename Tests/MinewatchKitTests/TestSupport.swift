@@ -26,7 +26,10 @@ func scan(_ files: [String]) throws -> ScanReport {
 }
 
 /// Writes a forged capture to a scratch file and scans it.
-func scanForged(_ name: String, link: LinkLayer = .ethernet(vlans: []), nanosecond: Bool = false, _ build: (PcapWriter) -> Void) throws -> ScanReport {
+func scanForged(
+  _ name: String, link: LinkLayer = .ethernet(vlans: []), nanosecond: Bool = false,
+  _ build: (PcapWriter) -> Void
+) throws -> ScanReport {
   let path = Paths.scratch(UUID().uuidString + "-" + name)  // tests run in parallel
   let w = try PcapWriter(path: path, link: link, nanosecond: nanosecond)
   w.sortByTime = true
