@@ -130,7 +130,8 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
       ev.a.port = p->dport;
       ev.b.family = type == 1 ? 4 : 6;
       memcpy(ev.b.addr, m + rdata, rdlen);
-      mw_emit(e, &ev, NULL, 0);
+      if (mw_emit(e, &ev, NULL, 0))
+        mw_pool_address_add(e, ev.b.family, m + rdata, value, ts + (uint64_t)ttl * 1000000000ULL);
     }
   }
 }

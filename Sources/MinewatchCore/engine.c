@@ -33,6 +33,7 @@ static const char *const anomaly_names[MW_AN_COUNT] = {
   [MW_AN_NAME_TOO_LONG] = "name_too_long",
   [MW_AN_HTTP_BODY_TOO_LONG] = "http_body_too_long",
   [MW_AN_STREAM_RECLAIMED] = "stream_reclaimed",
+  [MW_AN_POOL_ADDRESS_EVICTED] = "pool_address_evicted",
 };
 
 const char *mw_anomaly_name(mw_anomaly a) {
@@ -46,6 +47,7 @@ void mw_config_default(mw_config *cfg) {
   cfg->line_max = 8192;
   cfg->inspect_bytes = 4096;
   cfg->idle_timeout_s = 120;
+  cfg->pool_addresses = 65536;
 }
 
 static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -60,6 +62,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   cfg.line_max = clamp(cfg.line_max, 512, 1u << 20);
   cfg.inspect_bytes = clamp(cfg.inspect_bytes, 64, 1u << 24);
   cfg.idle_timeout_s = clamp(cfg.idle_timeout_s, 1, 86400);
+  cfg.pool_addresses = clamp(cfg.pool_addresses, 16, 1u << 24);
   if (cfg.hash_seed[0] == 0 && cfg.hash_seed[1] == 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -80,10 +83,14 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->bucket_mask = buckets - 1;
   e->flows = calloc(cfg.flow_capacity, sizeof(mw_flow));
   e->buckets = calloc(buckets, sizeof(mw_bucket));
+  uint32_t pool_slots = 16;
+  while (pool_slots < 2 * cfg.pool_addresses) pool_slots <<= 1; /* load at most one half */
+  e->pool_addrs = calloc(pool_slots, sizeof(mw_pool_addr));
+  e->pool_addr_mask = pool_slots - 1;
   e->streams = calloc(cfg.stream_buffers, sizeof(mw_stream));
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
-  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory) {
+  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs) {
     mw_engine_destroy(e);
     return NULL;
   }
@@ -103,6 +110,7 @@ void mw_engine_destroy(mw_engine *e) {
   if (!e) return;
   free(e->flows);
   free(e->buckets);
+  free(e->pool_addrs);
   free(e->streams);
   free(e->stream_memory);
   free(e);
@@ -140,6 +148,23 @@ int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side) {
   return e->fn(e->ctx, ev);
 }
 
+/* A new flow to an address DNS gave for a pool name: the callback decides whether to keep it
+ * (a pool's website shares addresses with nothing, a pool endpoint is a finding). */
+static void check_pool_address(mw_engine *e, mw_flow *f, const mw_packet *p, int side) {
+  uint32_t value = mw_pool_address_lookup(e, p->family, p->dst);
+  int pool_side = !side;
+  if (!value) {
+    value = mw_pool_address_lookup(e, p->family, p->src);
+    pool_side = side;
+  }
+  if (!value) return;
+  mw_event ev = {0};
+  ev.kind = MW_EV_POOL_FLOW;
+  ev.name_value = value;
+  /* from_a = 1: a (the opener) is the client and b the pool address */
+  if (mw_emit(e, &ev, f, !pool_side)) f->keep = 1;
+}
+
 void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
                       uint32_t wirelen) {
   e->c.packets++;
@@ -160,7 +185,9 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   }
   e->c.tcp++;
   int side;
+  uint64_t created = e->c.flows_created;
   mw_flow *f = mw_flow_lookup(e, &p, &side);
+  if (e->c.flows_created != created) check_pool_address(e, f, &p, side);
   f->last_ns = e->now_ns;
   f->bytes[side] += wirelen;
   f->packets[side]++;

@@ -66,6 +66,14 @@ typedef struct {
   uint64_t bytes[2], packets[2];
 } mw_flow;
 
+/* A remembered pool address (from a DNS answer or the signatures). */
+typedef struct {
+  uint8_t addr[16];
+  uint8_t family; /* 0: free */
+  uint32_t value; /* name-table value + 1 */
+  uint64_t expires_ns; /* 0: never */
+} mw_pool_addr;
+
 /* One cache line per bucket: the lookup reads tags here and touches an entry only on a tag
  * match. Entries come from a LIFO pool, so the memory touched follows the number of live
  * flows, not the table's capacity. */
@@ -93,6 +101,8 @@ struct mw_engine {
   uint32_t free_stream; /* index + 1 */
   uint32_t lru_head, lru_tail; /* index + 1 */
   uint64_t now_ns;
+  mw_pool_addr *pool_addrs;
+  uint32_t pool_addr_mask;
 };
 
 /* flow_table.c */
@@ -104,6 +114,11 @@ void mw_stream_touch(mw_engine *e, mw_flow *f);
 
 /* stream.c */
 void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p);
+
+/* pool_addresses.c */
+uint32_t mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr);
+void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
+                         uint64_t expires_ns);
 
 /* engine.c */
 int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side);

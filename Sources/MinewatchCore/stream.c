@@ -88,6 +88,21 @@ static uint32_t parse_content_length(const uint8_t *p, uint32_t len) {
   return v;
 }
 
+/* An HTTP Host header naming a pool or a browser-miner service (port suffix dropped). */
+static void http_host(mw_engine *e, mw_flow *f, int side, const uint8_t *v, uint32_t n) {
+  while (n > 0 && (*v == ' ' || *v == '\t')) { v++; n--; }
+  uint32_t end = 0;
+  while (end < n && v[end] != ':' && v[end] != ' ' && v[end] != '\t') end++;
+  uint32_t value = mw_names_match(e->names, v, end, NULL);
+  if (!value) return;
+  mw_event ev = {0};
+  ev.kind = MW_EV_HTTP_HOST;
+  ev.data = v;
+  ev.len = end;
+  ev.name_value = value;
+  if (mw_emit(e, &ev, f, side)) f->keep = 1;
+}
+
 static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   uint8_t *line = ds->line;
   uint32_t len = ds->line_len;
@@ -121,6 +136,8 @@ static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   }
   if (starts_with_nocase(line, len, "content-length:"))
     ds->content_length = parse_content_length(line, len);
+  else if (starts_with_nocase(line, len, "host:") && e->names)
+    http_host(e, f, side, line + 5, len - 5);
 }
 
 static void append(mw_engine *e, mw_dir_stream *ds, const uint8_t *p, uint32_t n) {

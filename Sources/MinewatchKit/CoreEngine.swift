@@ -13,6 +13,10 @@ public enum CoreEvent {
   case tlsServerName(
     flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
     name: String, signature: Int)
+  /// A new flow to an address remembered as a pool's; `clientIsA` tells which side is the host.
+  case poolFlow(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
+  case httpHost(
+    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String, signature: Int)
 }
 
 public struct Endpoint: Hashable, Sendable {
@@ -77,6 +81,13 @@ public final class CoreEngine {
 
   public func flush() { mw_engine_flush(raw) }
 
+  /// Remembers a pool's address for good (the signatures' `addresses.txt`).
+  public func addPoolAddress(_ ip: IPAddress, signature: Int) {
+    _ = ip.bytes.withUnsafeBufferPointer {
+      mw_engine_add_pool_address(raw, ip.family, $0.baseAddress, UInt32(signature), 0)
+    }
+  }
+
   public var counters: mw_counters { mw_engine_counters(raw).pointee }
 
   /// Anomalies by their stable names, zero counts left out.
@@ -126,6 +137,14 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
       name: text(),
       signature: Int(ev.name_value) - 1)
+  case MW_EV_POOL_FLOW:
+    event = .poolFlow(
+      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), clientIsA: ev.from_a != 0,
+      signature: Int(ev.name_value) - 1)
+  case MW_EV_HTTP_HOST:
+    event = .httpHost(
+      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      name: text(), signature: Int(ev.name_value) - 1)
   default:
     return 0
   }
@@ -139,6 +158,7 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
   public var lineMax: UInt32 = 8192
   public var inspectBytes: UInt32 = 4096
   public var idleTimeoutSeconds: UInt32 = 120
+  public var poolAddresses: UInt32 = 65536
 
   public init() {}
 
@@ -148,6 +168,7 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
     cfg.line_max = lineMax
     cfg.inspect_bytes = inspectBytes
     cfg.idle_timeout_s = idleTimeoutSeconds
+    cfg.pool_addresses = poolAddresses
   }
 
   public var description: String {

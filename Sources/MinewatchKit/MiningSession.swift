@@ -9,7 +9,15 @@ public enum ProtocolVariant: String, Sendable {
   case ethProxy = "eth-proxy"
   case cryptoNote = "cryptonote"
   case getwork = "getwork"
+  /// Seen only as a TLS connection to a pool's name.
   case tls = "tls"
+  /// An HTTP exchange naming a pool or browser-miner service.
+  case http = "http"
+  /// A connection to a pool's address whose bytes say nothing readable.
+  case unidentified = "unidentified"
+
+  /// Whether the mining protocol itself was read (rather than inferred from names).
+  var isProtocol: Bool { self != .tls && self != .http && self != .unidentified }
 }
 
 /// One mining flow followed from its lines: who is who, what is mined, what the shares are
@@ -42,6 +50,11 @@ final class MiningSession {
   var firstNs: UInt64
   var lastNs: UInt64
   var sni: String?
+  var httpHost: String?
+  /// The signature entry that named this flow's pool (TLS name, HTTP Host or pool address).
+  var nameSignature: Int?
+  private(set) var sawClientLine = false
+  private(set) var sawServerLine = false
   private var pendingSubmits: [String: Int] = [:]
   private var pendingLogins: Set<String> = []
   private var subscribedWithHost = false
@@ -58,7 +71,11 @@ final class MiningSession {
   var server: Endpoint? { clientIsA.map { $0 ? b : a } }
   var confirmed: Bool { clientIsA != nil && !roleConflict }
 
-  func forceClient(isA: Bool) { clientIsA = isA }
+  /// Names the miner side from outside the protocol (a TLS hello, a pool address); what the
+  /// protocol itself said wins.
+  func forceClientIfUnknown(isA: Bool) {
+    if clientIsA == nil { clientIsA = isA }
+  }
 
   private func noteRole(_ role: mw_role, fromA: Bool) {
     let senderIsClient: Bool
@@ -85,6 +102,7 @@ final class MiningSession {
     let info = mw_method_info_at(methodID)?.pointee
     if let info { noteRole(info.role, fromA: fromA) }
     if let info, let name = info.name.map({ String(cString: $0) }), Self.fieldless.contains(name) {
+      if clientIsA.map({ $0 == fromA }) == true { sawClientLine = true } else { sawServerLine = true }
       evidence.insert("method:" + name)
       if name == "mining.notify" { variant = variant ?? .stratum }
       if name == "eth_getWork" { variant = variant ?? .ethProxy }
@@ -100,6 +118,7 @@ final class MiningSession {
       return
     }
     let fromClient = clientIsA.map { $0 == fromA }
+    if fromClient == true { sawClientLine = true } else if fromClient == false { sawServerLine = true }
     if let info, let name = info.name.map({ String(cString: $0) }) {
       evidence.insert("method:" + name)
       if info.role == MW_ROLE_CLIENT {

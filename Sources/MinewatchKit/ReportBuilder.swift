@@ -16,9 +16,13 @@ struct ReportBuilder {
     for s in sessions {
       byHost[s.clientIP, default: []].append(s)
       // A site-internal address serving stratum to another internal host is a mining proxy.
-      if s.poolIP.isPrivate && s.clientIP.isPrivate { served[s.poolIP, default: []].insert(s.clientIP) }
+      if s.finding == .stratum && s.poolIP.isPrivate && s.clientIP.isPrivate {
+        served[s.poolIP, default: []].insert(s.clientIP)
+      }
     }
-    for (ip, list) in byHost {
+    let lookups = lookupsByHost()
+    for ip in Set(byHost.keys).union(lookups.keys) {
+      let list = byHost[ip] ?? []
       let egress = list.reduce(0) { $0 + $1.egressBytes }
       var byAlgorithm: [String: Double] = [:]
       for s in list {
@@ -26,22 +30,45 @@ struct ReportBuilder {
         // while the algorithm is not.
         if let r = s.hashrate?.rate { byAlgorithm[s.algorithm ?? "unknown", default: 0] += r }
       }
+      let hostLookups = lookups[ip] ?? []
+      var findings = Set(list.map(\.finding))
+      if !hostLookups.isEmpty { findings.insert(.poolLookup) }
+      let role: ScanReport.Role =
+        list.contains { $0.finding == .stratum || $0.finding == .poolConnection }
+        ? .miner : list.isEmpty ? .lookup : .browserMiner
       // Hashes of different algorithms do not add up: one figure only when there is one.
       report.hosts.append(
         ScanReport.Host(
-          ip: ip, role: .miner, sessions: list, egressBytes: egress,
+          ip: ip, role: role, sessions: list, egressBytes: egress,
           ingressBytes: list.reduce(0) { $0 + $1.ingressBytes }, egressMbps: report.mbps(egress),
           hashrate: byAlgorithm.count == 1 ? byAlgorithm.values.first : nil,
-          hashrateByAlgorithm: byAlgorithm, clientsServed: []))
+          hashrateByAlgorithm: byAlgorithm, clientsServed: [],
+          confidence: list.map(\.confidence).min() ?? .low, findings: findings.sorted(),
+          lookups: hostLookups))
     }
     for (ip, clients) in served {
       report.hosts.append(
         ScanReport.Host(
           ip: ip, role: .proxy, sessions: [], egressBytes: 0, ingressBytes: 0, egressMbps: nil,
-          hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted()))
+          hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted(),
+          confidence: .high, findings: [.stratum], lookups: []))
     }
     report.hosts.sort { ($0.role.rawValue, $0.ip) < ($1.role.rawValue, $1.ip) }
     return report
+  }
+
+  /// Lookups of pool names by each host, website names left out.
+  private func lookupsByHost() -> [IPAddress: [ScanReport.Lookup]] {
+    var out: [IPAddress: [ScanReport.Lookup]] = [:]
+    for (host, names) in tracker.lookups {
+      out[host] = names.values.sorted { $0.firstNs < $1.firstNs }.map { l in
+        let d = signatures.domains[l.signature]
+        return ScanReport.Lookup(
+          name: l.name, poolName: d.pool, kind: d.kind.rawValue, coins: d.coins, firstNs: l.firstNs,
+          lastNs: l.lastNs, queries: l.queries)
+      }
+    }
+    return out
   }
 
   private func domain(named name: String?) -> Signatures.Domain? {
@@ -58,7 +85,9 @@ struct ReportBuilder {
   }
 
   private func session(_ m: MiningSession) -> ScanReport.Session? {
-    guard let client = m.client, let server = m.server, let variant = m.variant else { return nil }
+    guard let client = m.client, let server = m.server,
+      let variant = m.variant ?? (m.nameSignature != nil ? .unidentified : nil)
+    else { return nil }
     let stats = m.stats
     let clientIsA = client == m.a
     let egress = stats.map { clientIsA ? $0.bytesFromA : $0.bytesFromB } ?? 0
@@ -71,17 +100,30 @@ struct ReportBuilder {
     var poolDomain: String?
     if let sni = m.sni {
       poolDomain = sni
+    } else if let host = m.httpHost {
+      poolDomain = host
     } else if let dns = tracker.dnsName(for: server.ip, at: first) {
       poolDomain = dns.name
       evidence.insert("dns:" + dns.name)
     } else if let host = m.poolHost {
       poolDomain = host
     }
-    let sig = domain(named: poolDomain).flatMap { $0.kind == .website ? nil : $0 }
+    var sig = domain(named: poolDomain).flatMap { $0.kind == .website ? nil : $0 }
+    if sig == nil, let i = m.nameSignature, i < signatures.domains.count {
+      sig = signatures.domains[i]  // a listed pool address
+    }
+    let finding: ScanReport.Finding =
+      variant.isProtocol ? .stratum : sig?.kind == .browserMiner ? .browserMiner : .poolConnection
+    // Both directions agreeing is the strongest evidence; one direction or a name is less.
+    let confidence: ScanReport.Confidence =
+      variant.isProtocol ? (m.sawClientLine && m.sawServerLine ? .high : .medium) : .medium
+    let agent = m.agent.flatMap { signatures.agent(for: $0) }
 
     var algorithm: String?
     if let hint = m.algorithmHint {
       algorithm = Self.canonicalAlgorithm(hint)
+    } else if !variant.isProtocol {
+      algorithm = nil  // only a name was seen: the coin is the pool's, the algorithm unknown
     } else if let coins = sig?.coins, coins.count == 1, let a = signatures.algorithm(forCoin: coins[0]) {
       algorithm = a.name
     } else {
@@ -117,8 +159,8 @@ struct ReportBuilder {
     }
     let window = Double(last &- first) / 1e9
     var estimate: HashrateEstimate?
-    if variant == .tls {
-      note = "encrypted: shares are not visible"
+    if !variant.isProtocol {
+      note = variant == .tls ? "encrypted: shares are not visible" : "mining protocol not visible"
     } else if m.submitted == 0 {
       note = "no share seen"
     } else if hashes == nil, note == nil {
@@ -129,11 +171,11 @@ struct ReportBuilder {
     }
     let parts = m.login.map(LoginParser.split)
     return ScanReport.Session(
-      clientIP: client.ip, clientPort: client.port, poolIP: server.ip, poolPort: server.port,
+      finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port, poolIP: server.ip, poolPort: server.port,
       poolName: sig?.pool, poolDomain: poolDomain, protocolVariant: variant.rawValue,
       algorithm: algorithm, algorithmVariant: m.algorithmHint, coin: coin, login: m.login,
       wallet: parts?.wallet, account: parts?.account, worker: parts?.worker ?? m.worker,
-      agent: m.agent, difficulty: m.lastDifficulty, sharesSubmitted: m.submitted,
+      agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty, sharesSubmitted: m.submitted,
       sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate, hashrateNote: note,
       reportedHashrate: m.reportedRates.isEmpty
         ? nil : m.reportedRates.reduce(0, +) / Double(m.reportedRates.count),

@@ -16,6 +16,8 @@ extension ScanReport {
 
   private func sessionObject(_ s: Session) -> [String: Any] {
     [
+      "finding": s.finding.rawValue, "confidence": s.confidence.rawValue,
+      "miner": Self.orNull(s.miner), "miner_hardware": Self.orNull(s.minerHardware),
       "pool_ip": "\(s.poolIP)", "pool_port": Int(s.poolPort), "pool_name": Self.orNull(s.poolName),
       "pool_domain": Self.orNull(s.poolDomain), "client_port": Int(s.clientPort),
       "protocol": s.protocolVariant, "algorithm": Self.orNull(s.algorithm),
@@ -44,6 +46,14 @@ extension ScanReport {
         "hashrate_hps": Self.orNull(h.hashrate),
         "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(sessionObject),
         "clients_served": h.clientsServed.map { "\($0)" },
+        "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
+        "lookups": h.lookups.map { l -> [String: Any] in
+          [
+            "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,
+            "first_seen": Self.iso8601(l.firstNs), "last_seen": Self.iso8601(l.lastNs),
+            "queries": l.queries,
+          ]
+        },
       ]
     }
     return [
@@ -55,7 +65,8 @@ extension ScanReport {
       ] as [String: Any],
       "hosts": hostObjects,
       "totals": [
-        "hosts": miningHosts.count, "proxies": hosts.count - miningHosts.count,
+        "hosts": miningHosts.count, "proxies": hosts(.proxy),
+        "browser_miner_hosts": hosts(.browserMiner), "lookup_only_hosts": hosts(.lookup),
         "pools": pools.count, "sessions": miningHosts.reduce(0) { $0 + $1.sessions.count },
         "egress_bytes": egressBytesToPools, "egress_mbps": Self.orNull(egressMbps),
         "hashrate_hps_by_algorithm": hashrateByAlgorithm,

@@ -16,6 +16,13 @@ extension ScanReport {
     if hosts.isEmpty { out.append("\nno mining found") }
     for h in hosts {
       out.append("")
+      if h.role == .lookup {
+        out.append("host \(h.ip)  LOOKED UP POOL NAMES (no connection seen; confidence low)")
+        for l in h.lookups {
+          out.append("  ? \(l.name)  (\(l.poolName ?? "-"), \(l.kind))  \(l.queries) quer\(l.queries == 1 ? "y" : "ies")")
+        }
+        continue
+      }
       if h.role == .proxy {
         out.append(
           "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))"
@@ -36,13 +43,16 @@ extension ScanReport {
         out.append(
           "  → \(s.poolIP):\(s.poolPort)\(pool.isEmpty ? "" : "  (\(pool))")  \(s.protocolVariant)"
             + "  algo \(s.algorithm ?? "?")  coin \(s.coin ?? "?")")
+        out.append("    finding \(s.finding.rawValue), confidence \(s.confidence.rawValue): \(s.evidence.joined(separator: " "))")
         if let login = s.login { out.append("    login   \(login)") }
         if s.wallet != nil || s.account != nil || s.worker != nil {
           out.append(
             "    \(s.wallet != nil ? "wallet" : "account") \(s.wallet ?? s.account ?? "-")  worker \(s.worker ?? "-")"
           )
         }
-        if let agent = s.agent { out.append("    agent   \(agent)") }
+        if let agent = s.agent {
+          out.append("    agent   \(agent)\(s.miner.map { "  (\($0), \(s.minerHardware ?? "?"))" } ?? "")")
+        }
         out.append(
           "    shares  \(s.sharesSubmitted) submitted, \(s.sharesAccepted) accepted, \(s.sharesRejected) rejected"
             + (s.difficulty.map { "  (difficulty \(String(format: "%g", $0)))" } ?? ""))
@@ -64,6 +74,8 @@ extension ScanReport {
     out.append("")
     out.append(
       "totals: \(miningHosts.count) mining host(s), \(pools.count) pool(s), "
+        + (hosts(.browserMiner) > 0 ? "\(hosts(.browserMiner)) browser-miner host(s), " : "")
+        + (hosts(.lookup) > 0 ? "\(hosts(.lookup)) host(s) with pool lookups only, " : "")
         + "egress to pools \(egressMbps.map(Units.mbps) ?? "-")")
     for (algo, r) in hashrateByAlgorithm.sorted(by: { $0.key < $1.key }) {
       out.append("  \(algo): \(Units.rate(r, unit: Self.unit(algo)))")

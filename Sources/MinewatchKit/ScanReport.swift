@@ -13,7 +13,47 @@ public struct ScanReport: Sendable {
     public var warnings: [String]
   }
 
+  /// Why a session was reported, strongest first.
+  public enum Finding: String, Sendable, Comparable {
+    /// The mining protocol was read on the wire.
+    case stratum
+    /// A connection to a pool, known by its TLS name, HTTP Host or address.
+    case poolConnection = "pool-connection"
+    /// A connection to an in-browser mining service.
+    case browserMiner = "browser-miner"
+    /// Only a DNS lookup of a pool's name.
+    case poolLookup = "pool-lookup"
+
+    var rank: Int {
+      switch self {
+      case .stratum: return 0
+      case .poolConnection: return 1
+      case .browserMiner: return 2
+      case .poolLookup: return 3
+      }
+    }
+    public static func < (a: Finding, b: Finding) -> Bool { a.rank < b.rank }
+  }
+
+  public enum Confidence: String, Sendable, Comparable {
+    case high, medium, low
+    var rank: Int { self == .high ? 0 : self == .medium ? 1 : 2 }
+    public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
+  }
+
+  public struct Lookup: Sendable {
+    public var name: String
+    public var poolName: String?
+    public var kind: String
+    public var coins: [String]
+    public var firstNs: UInt64
+    public var lastNs: UInt64
+    public var queries: Int
+  }
+
   public struct Session: Sendable {
+    public var finding: Finding
+    public var confidence: Confidence
     public var clientIP: IPAddress
     public var clientPort: UInt16
     public var poolIP: IPAddress
@@ -29,6 +69,8 @@ public struct ScanReport: Sendable {
     public var account: String?
     public var worker: String?
     public var agent: String?
+    public var miner: String?
+    public var minerHardware: String?
     public var difficulty: Double?
     public var sharesSubmitted: Int
     public var sharesAccepted: Int
@@ -45,7 +87,10 @@ public struct ScanReport: Sendable {
     public var evidence: [String]
   }
 
-  public enum Role: String, Sendable { case miner, proxy }
+  /// miner: mines through a pool (protocol or pool connection seen); proxy: serves stratum
+  /// to other internal hosts; browser-miner: only in-browser mining services; lookup: only
+  /// looked pool names up.
+  public enum Role: String, Sendable { case miner, proxy, browserMiner = "browser-miner", lookup }
 
   public struct Host: Sendable {
     public var ip: IPAddress
@@ -58,6 +103,9 @@ public struct ScanReport: Sendable {
     public var hashrate: Double?
     public var hashrateByAlgorithm: [String: Double]
     public var clientsServed: [IPAddress]
+    public var confidence: Confidence
+    public var findings: [Finding]
+    public var lookups: [Lookup]
   }
 
   public var capture: Capture
@@ -65,10 +113,12 @@ public struct ScanReport: Sendable {
   public var anomalies: [String: UInt64]
 
   public var miningHosts: [Host] { hosts.filter { $0.role == .miner } }
-  public var pools: Set<String> {
-    Set(miningHosts.flatMap { $0.sessions.map { "\($0.poolIP)" } })
+  /// Sessions with a pool (the protocol read, or a connection to a pool's name or address).
+  var poolSessions: [Session] {
+    miningHosts.flatMap { $0.sessions.filter { $0.finding == .stratum || $0.finding == .poolConnection } }
   }
-  public var egressBytesToPools: UInt64 { miningHosts.reduce(0) { $0 + $1.egressBytes } }
+  public var pools: Set<String> { Set(poolSessions.map { "\($0.poolIP)" }) }
+  public var egressBytesToPools: UInt64 { poolSessions.reduce(0) { $0 + $1.egressBytes } }
   public var egressMbps: Double? { mbps(egressBytesToPools) }
 
   func mbps(_ bytes: UInt64) -> Double? {
@@ -86,5 +136,7 @@ public struct ScanReport: Sendable {
     return out
   }
 
-  public var foundMining: Bool { !miningHosts.isEmpty }
+  public var foundMining: Bool { hosts.contains { $0.role == .miner || $0.role == .browserMiner } }
+
+  func hosts(_ role: Role) -> Int { hosts.filter { $0.role == role }.count }
 }

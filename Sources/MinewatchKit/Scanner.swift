@@ -26,6 +26,7 @@ public final class Scanner {
     names = try signatures.nameTable()
     tracker = SessionTracker(signatures: signatures)
     engine = try CoreEngine(config: limits, names: names, sink: tracker)
+    for a in signatures.addresses { engine.addPoolAddress(a.ip, signature: a.domain) }
   }
 
   /// Opens every file first, so a bad name fails before any work (exit code 2).

@@ -48,18 +48,77 @@ public final class SessionTracker: CoreEventSink {
       s.lastNs = max(s.lastNs, stats.lastNs)
       if s.confirmed { finished.append(s) }
       return false
-    case .dnsQuery:
+    case .dnsQuery(let at, let host, let name, let sig):
+      guard let d = domain(sig), d.kind != .website else { return false }
+      recordLookup(host: host, name: name, signature: sig, at: at)
       return false
     case .dnsAnswer(let at, _, let name, let address, let ttl, let sig):
+      // Remembered here for the name, and in C (by returning true) to catch the flows.
+      guard let d = domain(sig), d.kind != .website else { return false }
       remember(address: address, name: name, signature: sig, expiresNs: at + UInt64(ttl) * 1_000_000_000)
-      return false
-    case .tlsServerName(let flow, let at, let a, let b, let fromA, let name, let sig):
-      guard sig >= 0, sig < signatures.domains.count,
-        signatures.domains[sig].kind != .website,
+      return true
+    case .poolFlow(let flow, let at, let a, let b, let clientIsA, let sig):
+      guard let d = domain(sig), d.kind != .website,
         let s = session(flow: flow, a: a, b: b, at: at)
       else { return false }
+      s.nameSignature = s.nameSignature ?? sig
+      s.forceClientIfUnknown(isA: clientIsA)
+      let pool = clientIsA ? b.ip : a.ip
+      if let dns = dnsName(for: pool, at: at) {
+        s.evidence.insert("dns:" + dns.name)
+      } else {
+        s.evidence.insert("address:\(pool)")
+      }
+      return true
+    case .httpHost(let flow, let at, let a, let b, let fromA, let name, let sig):
+      guard let d = domain(sig), d.kind != .website,
+        let s = session(flow: flow, a: a, b: b, at: at)
+      else { return false }
+      s.nameSignature = sig
+      s.httpHost = name
+      s.evidence.insert("http-host:" + name)
+      s.forceClientIfUnknown(isA: fromA)
+      return true
+    case .tlsServerName(let flow, let at, let a, let b, let fromA, let name, let sig):
+      guard let d = domain(sig), d.kind != .website,
+        let s = session(flow: flow, a: a, b: b, at: at)
+      else { return false }
+      s.nameSignature = sig
       s.markEncrypted(serverName: name, helloFromA: fromA)
       return true
+    }
+  }
+
+  private func domain(_ sig: Int) -> Signatures.Domain? {
+    sig >= 0 && sig < signatures.domains.count ? signatures.domains[sig] : nil
+  }
+
+  /// A host's lookups of pool names: the evidence left when no connection follows.
+  struct Lookup {
+    var name: String
+    var signature: Int
+    var firstNs: UInt64
+    var lastNs: UInt64
+    var queries: Int
+  }
+
+  private(set) var lookups: [IPAddress: [String: Lookup]] = [:]
+  let maxLookupHosts = 65536
+  let maxLookupsPerHost = 32
+
+  private func recordLookup(host: IPAddress, name: String, signature: Int, at: UInt64) {
+    if lookups[host] == nil && lookups.count >= maxLookupHosts {
+      count("lookup_table_full")
+      return
+    }
+    if var l = lookups[host, default: [:]][name] {
+      l.queries += 1
+      l.lastNs = max(l.lastNs, at)
+      lookups[host]![name] = l
+    } else if lookups[host, default: [:]].count < maxLookupsPerHost {
+      lookups[host, default: [:]][name] = Lookup(name: name, signature: signature, firstNs: at, lastNs: at, queries: 1)
+    } else {
+      count("lookup_table_full")
     }
   }
 
@@ -99,8 +158,8 @@ extension MiningSession {
   /// A TLS flow named after a pool: the ClientHello sender is the miner.
   func markEncrypted(serverName: String, helloFromA: Bool) {
     sni = serverName
-    variant = .tls
+    if variant == nil || variant == .unidentified { variant = .tls }
     evidence.insert("sni:" + serverName)
-    forceClient(isA: helloFromA)
+    forceClientIfUnknown(isA: helloFromA)
   }
 }

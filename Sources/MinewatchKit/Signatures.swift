@@ -24,6 +24,19 @@ public struct Signatures: Sendable {
     case difficulty
   }
 
+  /// A miner program recognised by the agent string it sends (subscribe or login).
+  public struct Agent: Sendable {
+    public let prefix: String  // lower case
+    public let miner: String
+    public let hardware: String
+  }
+
+  /// An address a pool publishes for its endpoints.
+  public struct Address: Sendable {
+    public let ip: IPAddress
+    public let domain: Int  // index into domains: a synthetic entry naming the pool
+  }
+
   public struct Algorithm: Sendable {
     public let name: String
     public let unit: ShareUnit
@@ -33,13 +46,24 @@ public struct Signatures: Sendable {
   public private(set) var domains: [Domain] = []
   public private(set) var algorithms: [String: Algorithm] = [:]
   public private(set) var algorithmByCoin: [String: String] = [:]
+  public private(set) var agents: [Agent] = []
+  public private(set) var addresses: [Address] = []
 
   public init() {}
 
-  /// Loads `pools.txt` and `algorithms.txt` from a directory.
+  /// Loads a signature directory: `algorithms.txt` and `pools.txt` must be there; `agents.txt`,
+  /// `addresses.txt` and any `*.pools.txt` (imported lists) are read when present.
   public init(directory: URL) throws {
+    let fm = FileManager.default
     try loadAlgorithms(directory.appendingPathComponent("algorithms.txt"))
     try loadPools(directory.appendingPathComponent("pools.txt"))
+    let extra = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? [])
+      .filter { $0.hasSuffix(".pools.txt") }.sorted()
+    for name in extra { try loadPools(directory.appendingPathComponent(name)) }
+    let agentsFile = directory.appendingPathComponent("agents.txt")
+    if fm.fileExists(atPath: agentsFile.path) { try loadAgents(agentsFile) }
+    let addressFile = directory.appendingPathComponent("addresses.txt")
+    if fm.fileExists(atPath: addressFile.path) { try loadAddresses(addressFile) }
   }
 
   /// Where the signatures live when none is named: beside the executable after `make install`,
@@ -118,8 +142,8 @@ public struct Signatures: Sendable {
       guard f.count >= 4 else {
         throw MinewatchError.signatures("\(at): expected <domain> <class> <coins> <pool name>")
       }
-      let name = f[0].lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-      guard Self.isValidDomain(name) else {
+      let raw = f[0].lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+      guard let name = Punycode.toASCII(raw), Self.isValidDomain(name) else {
         throw MinewatchError.signatures("\(at): '\(f[0])' is not a domain name")
       }
       guard let kind = DomainClass(rawValue: String(f[1])) else {
@@ -128,6 +152,37 @@ public struct Signatures: Sendable {
       let coins = f[2] == "-" ? [] : f[2].split(separator: ",").map { String($0).uppercased() }
       domains.append(Domain(name: name, kind: kind, coins: coins, pool: f[3...].joined(separator: " ")))
     }
+  }
+
+  mutating func loadAgents(_ url: URL) throws {
+    for (n, f) in try Self.dataLines(url) {
+      guard f.count >= 3 else {
+        throw MinewatchError.signatures("\(url.path):\(n): expected <agent prefix> <hardware> <miner name>")
+      }
+      guard ["cpu", "gpu", "asic", "any", "proxy"].contains(String(f[1])) else {
+        throw MinewatchError.signatures("\(url.path):\(n): hardware '\(f[1])' is not cpu, gpu, asic, any or proxy")
+      }
+      agents.append(Agent(prefix: f[0].lowercased(), miner: f[2...].joined(separator: " "), hardware: String(f[1])))
+    }
+    // Longest prefix first, so "xmrig-proxy/" wins over "xmrig".
+    agents.sort { $0.prefix.count > $1.prefix.count }
+  }
+
+  mutating func loadAddresses(_ url: URL) throws {
+    for (n, f) in try Self.dataLines(url) {
+      guard f.count >= 3, let ip = IPAddress(String(f[0])) else {
+        throw MinewatchError.signatures("\(url.path):\(n): expected <IP address> <coins> <pool name>")
+      }
+      let coins = f[1] == "-" ? [] : f[1].split(separator: ",").map { String($0).uppercased() }
+      domains.append(Domain(name: "\(ip)", kind: .pool, coins: coins, pool: f[2...].joined(separator: " ")))
+      addresses.append(Address(ip: ip, domain: domains.count - 1))
+    }
+  }
+
+  /// The miner program an agent string names, by the longest listed prefix.
+  public func agent(for text: String) -> Agent? {
+    let t = text.lowercased()
+    return agents.first { t.hasPrefix($0.prefix) }
   }
 
   static func isValidDomain(_ s: String) -> Bool {
@@ -143,7 +198,7 @@ public struct Signatures: Sendable {
   /// The C name table for these domains; values index `domains`.
   public func nameTable() throws -> NameTable {
     let t = try NameTable(capacity: domains.count)
-    for (i, d) in domains.enumerated() { t.add(d.name, value: i) }
+    for (i, d) in domains.enumerated() where IPAddress(d.name) == nil { t.add(d.name, value: i) }
     return t
   }
 

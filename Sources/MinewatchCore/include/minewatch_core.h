@@ -42,6 +42,7 @@ typedef enum {
   MW_AN_NAME_TOO_LONG,
   MW_AN_HTTP_BODY_TOO_LONG,
   MW_AN_STREAM_RECLAIMED,       /* an idle non-mining flow gave up its buffer to a new one */
+  MW_AN_POOL_ADDRESS_EVICTED,   /* a remembered pool address made room for a newer one */
   MW_AN_COUNT
 } mw_anomaly;
 
@@ -123,7 +124,9 @@ typedef enum {
   MW_EV_FLOW_END,        /* statistics of a flow that the callback asked to keep */
   MW_EV_DNS_ANSWER,      /* an address returned for a name that matched the name table */
   MW_EV_DNS_QUERY,       /* a query for a name that matched the name table */
-  MW_EV_TLS_SNI,         /* a TLS ClientHello server name (every one; the callback filters) */
+  MW_EV_TLS_SNI,         /* a TLS ClientHello server name that matched the name table */
+  MW_EV_POOL_FLOW,       /* a new flow to or from a remembered pool address */
+  MW_EV_HTTP_HOST,       /* an HTTP Host header that matched the name table */
 } mw_event_kind;
 
 typedef struct {
@@ -146,7 +149,8 @@ typedef struct {
 } mw_event;
 
 /* Returns 1 to keep watching the flow (its lines keep coming and a FLOW_END is sent), 0 to
- * leave it to the engine's own judgement. */
+ * leave it to the engine's own judgement. For MW_EV_DNS_ANSWER, 1 means "remember this
+ * address as the pool's for the answer's TTL". */
 typedef int (*mw_event_fn)(void *ctx, const mw_event *ev);
 
 typedef struct {
@@ -155,6 +159,7 @@ typedef struct {
   uint32_t line_max;           /* bytes of one line kept; longer lines are cut */
   uint32_t inspect_bytes;      /* payload bytes per direction inspected before giving up */
   uint32_t idle_timeout_s;     /* idle flows are dropped after this much packet time */
+  uint32_t pool_addresses;     /* pool addresses remembered from DNS answers and signatures */
   uint64_t hash_seed[2];       /* seeds the flow hash; 0,0 means "pick from the clock" */
 } mw_config;
 
@@ -168,6 +173,7 @@ typedef struct {
   uint64_t flows_created, flows_active, flows_expired;
   uint64_t candidate_flows, mining_flows;
   uint64_t first_ns, last_ns;    /* earliest and latest packet time */
+  uint64_t pool_addresses;       /* addresses in the pool-address table now */
   uint64_t anomalies[MW_AN_COUNT];
 } mw_counters;
 
@@ -178,6 +184,11 @@ void mw_engine_destroy(mw_engine *e);
 int mw_engine_set_linktype(mw_engine *e, int linktype);
 void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
                       uint32_t wirelen);
+/* Remembers addr (4 or 16 bytes) as a pool's, with the name-table value, for ttl_s seconds of
+ * packet time (0: for good, as for addresses the signatures list). Returns 0, or -1 when the
+ * family is neither 4 nor 6. */
+int mw_engine_add_pool_address(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
+                               uint32_t ttl_s);
 /* Ends every watched flow (FLOW_END) and frees the table; call at the end of a capture. */
 void mw_engine_flush(mw_engine *e);
 const mw_counters *mw_engine_counters(const mw_engine *e);

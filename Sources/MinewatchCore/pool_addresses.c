@@ -1,0 +1,74 @@
+/* Addresses that DNS gave for pool names (for the answer's TTL) and that the signatures list
+ * (for good): a flow to one of them is attributed to the pool even when nothing in it can be
+ * read. Open addressing with a bounded probe: a full neighbourhood gives up its entry that
+ * expires soonest (counted), so the table never grows. */
+#include "engine_internal.h"
+
+enum { MW_POOL_PROBE = 16 };
+
+static uint32_t slot_of(const mw_engine *e, uint8_t family, const uint8_t *addr) {
+  uint8_t key[17] = {0};
+  memcpy(key, addr, family == 4 ? 4 : 16);
+  key[16] = family;
+  return (uint32_t)mw_siphash13(e->cfg.hash_seed, key, sizeof key) & e->pool_addr_mask;
+}
+
+static bool same(const mw_pool_addr *p, uint8_t family, const uint8_t *addr) {
+  return p->family == family && memcmp(p->addr, addr, family == 4 ? 4 : 16) == 0;
+}
+
+static bool expired(const mw_engine *e, const mw_pool_addr *p) {
+  return p->expires_ns != 0 && p->expires_ns < e->now_ns;
+}
+
+uint32_t mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr) {
+  if (!e->pool_addrs || e->c.pool_addresses == 0) return 0;
+  uint32_t i = slot_of(e, family, addr);
+  for (int n = 0; n < MW_POOL_PROBE; n++, i = (i + 1) & e->pool_addr_mask) {
+    mw_pool_addr *p = &e->pool_addrs[i];
+    if (p->family && same(p, family, addr)) return expired(e, p) ? 0 : p->value;
+  }
+  return 0;
+}
+
+void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
+                         uint64_t expires_ns) {
+  if (!e->pool_addrs) return;
+  uint32_t i = slot_of(e, family, addr);
+  mw_pool_addr *target = NULL;
+  for (int n = 0; n < MW_POOL_PROBE; n++, i = (i + 1) & e->pool_addr_mask) {
+    mw_pool_addr *p = &e->pool_addrs[i];
+    if (p->family && same(p, family, addr)) {
+      /* A fresh answer extends the life of a learnt address; a listed one stays for good. */
+      if (p->expires_ns != 0 && (expires_ns == 0 || expires_ns > p->expires_ns))
+        p->expires_ns = expires_ns;
+      p->value = value;
+      return;
+    }
+    if (!p->family || expired(e, p)) {
+      if (!target || target->family) target = p;
+    } else if (!target || (target->family && target->expires_ns != 0 &&
+                           (p->expires_ns != 0 && p->expires_ns < target->expires_ns))) {
+      target = p;
+    }
+  }
+  if (!target || (target->family && target->expires_ns == 0)) {
+    e->c.anomalies[MW_AN_POOL_ADDRESS_EVICTED]++; /* a neighbourhood of listed addresses */
+    return;
+  }
+  if (target->family && !expired(e, target)) e->c.anomalies[MW_AN_POOL_ADDRESS_EVICTED]++;
+  if (!target->family) e->c.pool_addresses++;
+  target->family = family;
+  memset(target->addr, 0, 16);
+  memcpy(target->addr, addr, family == 4 ? 4 : 16);
+  target->value = value;
+  target->expires_ns = expires_ns;
+}
+
+int mw_engine_add_pool_address(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
+                               uint32_t ttl_s) {
+  if (family != 4 && family != 6) return -1;
+  mw_pool_address_add(e, family, addr, value + 1,
+                      ttl_s ? e->now_ns + (uint64_t)ttl_s * 1000000000ULL : 0);
+  return 0;
+}
