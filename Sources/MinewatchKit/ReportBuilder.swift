@@ -107,6 +107,7 @@ struct ReportBuilder {
       evidence.insert("dns:" + dns.name)
     } else if let host = m.poolHost {
       poolDomain = host
+      evidence.insert("subscribe-host:" + host)
     }
     var sig = domain(named: poolDomain).flatMap { $0.kind == .website ? nil : $0 }
     if sig == nil, let i = m.nameSignature, i < signatures.domains.count {

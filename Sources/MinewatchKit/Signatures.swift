@@ -13,6 +13,8 @@ public struct Signatures: Sendable {
     public let kind: DomainClass
     public let coins: [String]
     public let pool: String
+    /// Where the entry was read: file:line.
+    public let source: String
   }
 
   public enum ShareUnit: Sendable, Equatable {
@@ -150,7 +152,10 @@ public struct Signatures: Sendable {
         throw MinewatchError.signatures("\(at): class '\(f[1])' is not pool, website or browser-miner")
       }
       let coins = f[2] == "-" ? [] : f[2].split(separator: ",").map { String($0).uppercased() }
-      domains.append(Domain(name: name, kind: kind, coins: coins, pool: f[3...].joined(separator: " ")))
+      domains.append(
+        Domain(
+          name: name, kind: kind, coins: coins, pool: f[3...].joined(separator: " "),
+          source: "\(url.lastPathComponent):\(n)"))
     }
   }
 
@@ -174,7 +179,10 @@ public struct Signatures: Sendable {
         throw MinewatchError.signatures("\(url.path):\(n): expected <IP address> <coins> <pool name>")
       }
       let coins = f[1] == "-" ? [] : f[1].split(separator: ",").map { String($0).uppercased() }
-      domains.append(Domain(name: "\(ip)", kind: .pool, coins: coins, pool: f[2...].joined(separator: " ")))
+      domains.append(
+        Domain(
+          name: "\(ip)", kind: .pool, coins: coins, pool: f[2...].joined(separator: " "),
+          source: "\(url.lastPathComponent):\(n)"))
       addresses.append(Address(ip: ip, domain: domains.count - 1))
     }
   }

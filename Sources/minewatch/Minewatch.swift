@@ -7,7 +7,7 @@ struct Minewatch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
-    subcommands: [Scan.self])
+    subcommands: [Scan.self, SignaturesCommand.self])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
   static func main() {
@@ -78,11 +78,6 @@ struct Scan: ParsableCommand {
       FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8))
     }
     if exitCode && report.foundMining { throw ExitCode(1) }
-  }
-
-  private func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("minewatch: \(message)\n".utf8))
-    Foundation.exit(2)
   }
 }
 
