@@ -172,11 +172,13 @@ struct ReportBuilder {
     }
     let parts = m.login.map(LoginParser.split)
     return ScanReport.Session(
-      finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port, poolIP: server.ip, poolPort: server.port,
+      finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port,
+      poolIP: server.ip, poolPort: server.port,
       poolName: sig?.pool, poolDomain: poolDomain, protocolVariant: variant.rawValue,
       algorithm: algorithm, algorithmVariant: m.algorithmHint, coin: coin, login: m.login,
       wallet: parts?.wallet, account: parts?.account, worker: parts?.worker ?? m.worker,
-      agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty, sharesSubmitted: m.submitted,
+      agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty,
+      sharesSubmitted: m.submitted,
       sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate, hashrateNote: note,
       reportedHashrate: m.reportedRates.isEmpty
         ? nil : m.reportedRates.reduce(0, +) / Double(m.reportedRates.count),

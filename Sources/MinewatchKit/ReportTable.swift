@@ -19,7 +19,9 @@ extension ScanReport {
       if h.role == .lookup {
         out.append("host \(h.ip)  LOOKED UP POOL NAMES (no connection seen; confidence low)")
         for l in h.lookups {
-          out.append("  ? \(l.name)  (\(l.poolName ?? "-"), \(l.kind))  \(l.queries) quer\(l.queries == 1 ? "y" : "ies")")
+          out.append(
+            "  ? \(l.name)  (\(l.poolName ?? "-"), \(l.kind))  \(l.queries) quer\(l.queries == 1 ? "y" : "ies")"
+          )
         }
         continue
       }
@@ -43,7 +45,9 @@ extension ScanReport {
         out.append(
           "  → \(s.poolIP):\(s.poolPort)\(pool.isEmpty ? "" : "  (\(pool))")  \(s.protocolVariant)"
             + "  algo \(s.algorithm ?? "?")  coin \(s.coin ?? "?")")
-        out.append("    finding \(s.finding.rawValue), confidence \(s.confidence.rawValue): \(s.evidence.joined(separator: " "))")
+        out.append(
+          "    finding \(s.finding.rawValue), confidence \(s.confidence.rawValue): \(s.evidence.joined(separator: " "))"
+        )
         if let login = s.login { out.append("    login   \(login)") }
         if s.wallet != nil || s.account != nil || s.worker != nil {
           out.append(

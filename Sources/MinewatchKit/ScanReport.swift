@@ -90,7 +90,11 @@ public struct ScanReport: Sendable {
   /// miner: mines through a pool (protocol or pool connection seen); proxy: serves stratum
   /// to other internal hosts; browser-miner: only in-browser mining services; lookup: only
   /// looked pool names up.
-  public enum Role: String, Sendable { case miner, proxy, browserMiner = "browser-miner", lookup }
+  public enum Role: String, Sendable {
+    case miner, proxy
+    case browserMiner = "browser-miner"
+    case lookup
+  }
 
   public struct Host: Sendable {
     public var ip: IPAddress

@@ -116,7 +116,8 @@ public final class SessionTracker: CoreEventSink {
       l.lastNs = max(l.lastNs, at)
       lookups[host]![name] = l
     } else if lookups[host, default: [:]].count < maxLookupsPerHost {
-      lookups[host, default: [:]][name] = Lookup(name: name, signature: signature, firstNs: at, lastNs: at, queries: 1)
+      lookups[host, default: [:]][name] = Lookup(
+        name: name, signature: signature, firstNs: at, lastNs: at, queries: 1)
     } else {
       count("lookup_table_full")
     }

@@ -9,7 +9,9 @@ public enum SignatureTools {
     var seen: [String: String] = [:]
     var duplicates: [String] = []
     for d in s.domains {
-      if let first = seen[d.name] { duplicates.append("\(d.source): \(d.name) repeats \(first); the first wins") }
+      if let first = seen[d.name] {
+        duplicates.append("\(d.source): \(d.name) repeats \(first); the first wins")
+      }
       seen[d.name] = seen[d.name] ?? d.source
     }
     let table = try s.nameTable()
@@ -53,10 +55,17 @@ public enum SignatureTools {
           continue
         }
         candidates = fields.dropFirst().map(String.init)
-          .filter { !["localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost", "ip6-loopback", "0.0.0.0"].contains($0) }
+          .filter {
+            ![
+              "localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost", "ip6-loopback",
+              "0.0.0.0",
+            ].contains($0)
+          }
       case .adblock:
         // Only whole-domain network rules say "this name is a miner": ||name^ with options.
-        if line.hasPrefix("!") || line.hasPrefix("[") || line.contains("##") || line.contains("#@#") { continue }
+        if line.hasPrefix("!") || line.hasPrefix("[") || line.contains("##") || line.contains("#@#") {
+          continue
+        }
         if line.hasPrefix("@@") {
           skipped.append("line \(i + 1): exception rule")
           continue

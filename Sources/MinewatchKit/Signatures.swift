@@ -165,9 +165,11 @@ public struct Signatures: Sendable {
         throw MinewatchError.signatures("\(url.path):\(n): expected <agent prefix> <hardware> <miner name>")
       }
       guard ["cpu", "gpu", "asic", "any", "proxy"].contains(String(f[1])) else {
-        throw MinewatchError.signatures("\(url.path):\(n): hardware '\(f[1])' is not cpu, gpu, asic, any or proxy")
+        throw MinewatchError.signatures(
+          "\(url.path):\(n): hardware '\(f[1])' is not cpu, gpu, asic, any or proxy")
       }
-      agents.append(Agent(prefix: f[0].lowercased(), miner: f[2...].joined(separator: " "), hardware: String(f[1])))
+      agents.append(
+        Agent(prefix: f[0].lowercased(), miner: f[2...].joined(separator: " "), hardware: String(f[1])))
     }
     // Longest prefix first, so "xmrig-proxy/" wins over "xmrig".
     agents.sort { $0.prefix.count > $1.prefix.count }

@@ -42,7 +42,9 @@ struct SignaturesCommand: ParsableCommand {
       }
       let data: Data
       do {
-        data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        data =
+          file == "-"
+          ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
       } catch {
         fail("\(file): cannot read: \(error.localizedDescription)")
       }

@@ -1,6 +1,7 @@
 import Foundation
-import MinewatchKit
 import Testing
+
+@testable import MinewatchKit
 
 /// Every capture in ../shared/captures against EXPECTED.md, field by field.
 @Suite struct SharedCaptureTests {
@@ -21,6 +22,8 @@ import Testing
     #expect(within(r.capture.durationSeconds, 270.0, 0.001))
     #expect(within(s.hashrate?.rate, 6.56e6, 0.36))
     #expect(s.evidence.contains("dns:stratum.braiins.com"))
+    #expect(s.finding == .stratum && s.confidence == .high)
+    #expect(s.miner == "cpuminer (pooler)")
   }
 
   @Test func ltcCpuminer() throws {
@@ -58,6 +61,9 @@ import Testing
     #expect(s.protocolVariant == "tls")
     #expect(s.poolDomain == "pool.supportxmr.com" && s.poolName == "SupportXMR")
     #expect(s.hashrate == nil && s.hashrateNote?.contains("encrypted") == true)
+    #expect(s.finding == .poolConnection && s.confidence == .medium)
+    #expect(s.evidence == ["dns:pool.supportxmr.com", "sni:pool.supportxmr.com"])
+    #expect(s.coin == "XMR" && s.algorithm == nil)
     #expect(s.egressBytes > 30_000 && s.ingressBytes > 20_000)
     #expect(within(Double(s.lastNs - s.firstNs) / 1e9, 330, 0.01))
   }
@@ -95,6 +101,7 @@ import Testing
     #expect(within(zec.difficulty, 16_000, 0.001))
     #expect(within(zec.hashrate?.rate, 674, 0.12))
     #expect(zec.poolDomain == "eu1-zcash.flypool.org" && zec.coin == "ZEC")
+    #expect(zec.evidence.contains("subscribe-host:eu1-zcash.flypool.org"))
 
     let second = try #require(r.host("192.168.2.148")?.sessions.first { "\($0.poolIP)" == "116.211.167.195" })
     #expect(second.login == "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG.c1" && second.sharesSubmitted == 1)
@@ -109,6 +116,8 @@ import Testing
     #expect(s.protocolVariant == "stratum")
     #expect(s.sharesSubmitted == 0 && s.hashrate == nil)
     #expect(s.evidence.contains("method:mining.notify"))
+    // bitminter.com is the pool's website; its stratum endpoint is mint.bitminter.com.
+    #expect(r.host("10.0.2.15")?.lookups.isEmpty == true)
   }
 
   @Test func coinhiveLoginsAndBrowserMiner() throws {
@@ -124,7 +133,11 @@ import Testing
     #expect(logins.contains { $0.hasSuffix(".coin-hive") })
     #expect(logins.contains { $0.hasPrefix("46BeWrHpwXmH") && $0.hasSuffix("v16em") })
     #expect(stratum.allSatisfy { $0.sharesSubmitted == 0 && $0.hashrate == nil })
-    #expect(h.sessions.contains { $0.poolDomain == "coinhive.com" })
+    let browser = try #require(h.sessions.first { $0.poolDomain == "coinhive.com" })
+    #expect(browser.finding == .browserMiner && browser.poolName == "Coinhive")
+    #expect(browser.evidence == ["dns:coinhive.com", "sni:coinhive.com"])
+    #expect(stratum.allSatisfy { $0.finding == .stratum && $0.confidence == .high })
+    #expect(r.pools.count == 1)  // the browser-miner service is not counted as a pool
   }
 
   @Test(arguments: [
