@@ -36,7 +36,8 @@ bench: deps
 	@mkdir -p $(BENCH_DIR)
 	@[ -f $(BENCH_PCAP) ] || .build/release/minewatch-gen bench $(BENCH_PCAP) --megabytes $(BENCH_MB)
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
-	@Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch
+	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
+	@Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
 
 format:
 	$(SWIFT) format -i -r Sources Tests Package.swift

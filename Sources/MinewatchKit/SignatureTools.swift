@@ -5,7 +5,7 @@ public enum SignatureTools {
   /// A one-paragraph summary of a valid signature directory (errors are thrown with file:line).
   public static func check(directory: URL) throws -> String {
     let s = try Signatures(directory: directory)
-    let byClass = Dictionary(grouping: s.domains.filter { IPAddress($0.name) == nil }, by: \.kind)
+    let byClass = Dictionary(grouping: s.domains.filter { !$0.isAddress }, by: \.kind)
     var seen: [String: String] = [:]
     var duplicates: [String] = []
     for d in s.domains {
@@ -83,8 +83,7 @@ public enum SignatureTools {
         candidates = [String(body)]
       }
       for c in candidates {
-        let name = c.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-        guard let ascii = Punycode.toASCII(name), Signatures.isValidDomain(ascii), ascii.contains(".") else {
+        guard let ascii = Signatures.normalisedDomain(c), ascii.contains(".") else {
           skipped.append("line \(i + 1): '\(c)' is not a domain name")
           continue
         }
