@@ -12,7 +12,10 @@ let package = Package(
     .library(name: "MinewatchKit", targets: ["MinewatchKit"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
   ],
   targets: [
     // libpcap from Debian's libpcap-dev.
@@ -23,16 +26,29 @@ let package = Package(
       linkerSettings: [.linkedLibrary("pcap")]),
     // Sessions, estimation, aggregation, reports: everything above the C core.
     .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap"]),
+    // The daemon: live capture, alerts to syslog and JSON lines, metrics, systemd life cycle.
+    .target(
+      name: "MinewatchDaemon",
+      dependencies: [
+        "MinewatchKit", "MinewatchCore",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ]),
     // Writes pcap files of synthetic traffic: the bundled sample, test captures and the benchmark.
     .target(name: "CaptureForge"),
     .executableTarget(
       name: "minewatch",
-      dependencies: ["MinewatchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "MinewatchKit", "MinewatchDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
     .executableTarget(
       name: "minewatch-gen",
       dependencies: ["CaptureForge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
     .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"]),
+    .testTarget(name: "MinewatchDaemonTests", dependencies: ["MinewatchDaemon", "MinewatchKit", "CaptureForge"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -67,7 +67,7 @@ mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen) {
 int mw_capture_linktype(const mw_capture *c) { return c->linktype; }
 
 int64_t mw_capture_offset(const mw_capture *c) {
-  if (c->file == stdin) return -1;
+  if (!c->file || c->file == stdin) return -1; /* live captures and pipes */
   long off = ftell(c->file);
   return off < 0 ? -1 : (int64_t)off;
 }
@@ -90,9 +90,79 @@ int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err,
   return 1;
 }
 
+mw_capture *mw_capture_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc,
+                                 int immediate, int timeout_ms, const char *filter, char *err,
+                                 size_t errlen) {
+  char pcap_err[PCAP_ERRBUF_SIZE] = {0};
+  pcap_t *p = pcap_create(iface, pcap_err);
+  if (!p) {
+    snprintf(err, errlen, "%s: %s", iface, pcap_err);
+    return NULL;
+  }
+  pcap_set_snaplen(p, snaplen);
+  pcap_set_promisc(p, promisc);
+  pcap_set_timeout(p, timeout_ms);
+  pcap_set_immediate_mode(p, immediate);
+  if (buffer_bytes > 0) pcap_set_buffer_size(p, buffer_bytes);
+  int rc = pcap_activate(p);
+  if (rc < 0) {
+    snprintf(err, errlen, "%s: cannot capture: %s", iface,
+             rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
+    pcap_close(p);
+    return NULL;
+  }
+  if (filter && filter[0]) {
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+      snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(p));
+      pcap_close(p);
+      return NULL;
+    }
+    rc = pcap_setfilter(p, &prog);
+    pcap_freecode(&prog);
+    if (rc < 0) {
+      snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(p));
+      pcap_close(p);
+      return NULL;
+    }
+  }
+  mw_capture *c = calloc(1, sizeof *c);
+  if (!c) {
+    snprintf(err, errlen, "%s: out of memory", iface);
+    pcap_close(p);
+    return NULL;
+  }
+  c->pcap = p;
+  c->linktype = pcap_datalink(p);
+  return c;
+}
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data) {
+  mw_engine *e = (mw_engine *)user;
+  uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec * 1000ULL;
+  mw_engine_packet(e, ts, data, h->caplen, h->len > h->caplen ? h->len : h->caplen);
+}
+
+int mw_capture_live_dispatch(mw_capture *c, mw_engine *e, int max_packets, char *err, size_t errlen) {
+  int n = pcap_dispatch(c->pcap, max_packets, live_packet, (u_char *)e);
+  if (n == PCAP_ERROR) snprintf(err, errlen, "%s", pcap_geterr(c->pcap));
+  return n;
+}
+
+void mw_capture_break(mw_capture *c) { pcap_breakloop(c->pcap); }
+
+int mw_capture_stats(mw_capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped) {
+  struct pcap_stat st;
+  if (pcap_stats(c->pcap, &st) < 0) return -1;
+  *received = st.ps_recv;
+  *dropped = st.ps_drop;
+  *if_dropped = st.ps_ifdrop;
+  return 0;
+}
+
 void mw_capture_close(mw_capture *c) {
   if (!c) return;
-  pcap_close(c->pcap); /* closes the FILE as well */
+  pcap_close(c->pcap); /* closes the FILE as well, for files */
   free(c->buffer);
   free(c);
 }

@@ -140,6 +140,7 @@ int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side) {
   if (!e->fn) return 0;
   if (f) {
     ev->flow_id = f->id;
+    ev->flow_slot = (uint32_t)(f - e->flows);
     endpoint(&ev->a, f, f->initiator);
     endpoint(&ev->b, f, !f->initiator);
     ev->from_a = side == f->initiator;
@@ -212,6 +213,12 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   }
   mw_stream_segment(e, f, side, &p);
 }
+
+void mw_engine_advance_time(mw_engine *e, uint64_t ts_ns) {
+  if (ts_ns > e->now_ns) e->now_ns = ts_ns;
+}
+
+void mw_engine_set_names(mw_engine *e, const mw_names *names) { e->names = names; }
 
 void mw_engine_flush(mw_engine *e) {
   for (uint32_t b = 0; b <= e->bucket_mask; b++)

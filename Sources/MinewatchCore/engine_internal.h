@@ -103,6 +103,7 @@ struct mw_engine {
   uint64_t now_ns;
   mw_pool_addr *pool_addrs;
   uint32_t pool_addr_mask;
+  uint32_t sweep_cursor; /* next bucket the idle sweep looks at */
 };
 
 /* flow_table.c */

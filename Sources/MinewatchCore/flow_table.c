@@ -101,6 +101,24 @@ mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {
   return s;
 }
 
+static void fill_stats(const mw_flow *f, mw_event *ev) {
+  int a = f->initiator;
+  ev->bytes_from_a = f->bytes[a];
+  ev->bytes_from_b = f->bytes[!a];
+  ev->packets_from_a = f->packets[a];
+  ev->packets_from_b = f->packets[!a];
+  ev->first_ns = f->first_ns;
+  ev->last_ns = f->last_ns;
+}
+
+int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw_event *out) {
+  if (slot >= e->cfg.flow_capacity) return -1;
+  const mw_flow *f = &e->flows[slot];
+  if (f->state == MW_FLOW_FREE || f->id != flow_id) return -1;
+  fill_stats(f, out);
+  return 0;
+}
+
 /* Ends a flow: its statistics go up when the callback asked for them; its entry returns to
  * the pool. */
 void mw_flow_end(mw_engine *e, mw_flow *f) {
@@ -108,15 +126,9 @@ void mw_flow_end(mw_engine *e, mw_flow *f) {
   if (f->keep) {
     mw_event ev = {0};
     ev.kind = MW_EV_FLOW_END;
-    int a = f->initiator;
-    ev.bytes_from_a = f->bytes[a];
-    ev.bytes_from_b = f->bytes[!a];
-    ev.packets_from_a = f->packets[a];
-    ev.packets_from_b = f->packets[!a];
-    ev.first_ns = f->first_ns;
-    ev.last_ns = f->last_ns;
+    fill_stats(f, &ev);
     ev.ts_ns = f->last_ns;
-    mw_emit(e, &ev, f, a);
+    mw_emit(e, &ev, f, f->initiator);
   }
   mw_flow_release_stream(e, f);
   e->buckets[f->bucket].tag[f->way] = 0;
@@ -223,4 +235,23 @@ mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
   e->c.flows_created++;
   e->c.flows_active++;
   return f;
+}
+
+uint32_t mw_engine_expire_idle(mw_engine *e, uint32_t max_buckets) {
+  uint32_t ended = 0, nb = e->bucket_mask + 1;
+  if (max_buckets > nb) max_buckets = nb;
+  for (uint32_t k = 0; k < max_buckets; k++) {
+    mw_bucket *b = &e->buckets[e->sweep_cursor];
+    e->sweep_cursor = (e->sweep_cursor + 1) & e->bucket_mask;
+    for (int w = 0; w < MW_BUCKET_WAYS; w++) {
+      if (!b->tag[w]) continue;
+      mw_flow *f = &e->flows[b->idx[w]];
+      if (expired(e, f)) {
+        e->c.flows_expired++;
+        mw_flow_end(e, f);
+        ended++;
+      }
+    }
+  }
+  return ended;
 }

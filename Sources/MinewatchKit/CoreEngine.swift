@@ -3,7 +3,7 @@ import MinewatchCore
 /// What the C core reports, copied out of the callback into Swift values.
 public enum CoreEvent {
   case line(
-    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
     bytes: [UInt8], truncated: Bool)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
@@ -11,12 +11,12 @@ public enum CoreEvent {
     at: UInt64, host: IPAddress, name: String, address: IPAddress, ttl: UInt32,
     signature: Int)
   case tlsServerName(
-    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
     name: String, signature: Int)
   /// A new flow to an address remembered as a pool's; `clientIsA` tells which side is the host.
-  case poolFlow(flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
+  case poolFlow(flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
   case httpHost(
-    flow: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String, signature: Int)
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String, signature: Int)
 }
 
 public struct Endpoint: Hashable, Sendable {
@@ -90,6 +90,25 @@ public final class CoreEngine {
 
   public var counters: mw_counters { mw_engine_counters(raw).pointee }
 
+  /// A live flow's statistics so far, or nil when the flow has ended.
+  public func stats(slot: UInt32, flow: UInt32) -> FlowStats? {
+    var ev = mw_event()
+    guard mw_engine_flow_stats(raw, slot, flow, &ev) == 0 else { return nil }
+    return FlowStats(
+      bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
+      packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns)
+  }
+
+  public func advanceTime(to ns: UInt64) { mw_engine_advance_time(raw, ns) }
+
+  /// Ends idle flows in the next `buckets` buckets of the table.
+  @discardableResult
+  public func expireIdle(buckets: UInt32) -> UInt32 { mw_engine_expire_idle(raw, buckets) }
+
+  /// Points the engine at another name table (a reload); the caller keeps both alive until
+  /// the call returns.
+  public func setNames(_ names: NameTable) { mw_engine_set_names(raw, names.raw) }
+
   /// Anomalies by their stable names, zero counts left out.
   public var anomalies: [String: UInt64] {
     var c = counters
@@ -117,7 +136,7 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
   switch ev.kind {
   case MW_EV_LINE:
     event = .line(
-      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
       method: ev.method, bytes: bytes, truncated: ev.truncated != 0)
   case MW_EV_FLOW_END:
     event = .flowEnd(
@@ -134,16 +153,16 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       signature: Int(ev.name_value) - 1)
   case MW_EV_TLS_SNI:
     event = .tlsServerName(
-      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
       name: text(),
       signature: Int(ev.name_value) - 1)
   case MW_EV_POOL_FLOW:
     event = .poolFlow(
-      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), clientIsA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), clientIsA: ev.from_a != 0,
       signature: Int(ev.name_value) - 1)
   case MW_EV_HTTP_HOST:
     event = .httpHost(
-      flow: ev.flow_id, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
       name: text(), signature: Int(ev.name_value) - 1)
   default:
     return 0

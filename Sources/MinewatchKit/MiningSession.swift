@@ -22,8 +22,10 @@ public enum ProtocolVariant: String, Sendable {
 
 /// One mining flow followed from its lines: who is who, what is mined, what the shares are
 /// worth. Fed one message at a time; every field stays nil until the traffic says it.
-final class MiningSession {
-  let flowID: UInt32
+public final class MiningSession {
+  public let flowID: UInt32
+  /// Where the flow sat in the C table when the session began (for live statistics).
+  let slot: UInt32
   let a: Endpoint
   let b: Endpoint
   /// true when `a` is the miner; nil until a role-bearing message says.
@@ -52,15 +54,16 @@ final class MiningSession {
   var sni: String?
   var httpHost: String?
   /// The signature entry that named this flow's pool (TLS name, HTTP Host or pool address).
-  var nameSignature: Int?
+  var nameDomain: Signatures.Domain?
   private(set) var sawClientLine = false
   private(set) var sawServerLine = false
   private var pendingSubmits: [String: Int] = [:]
   private var pendingLogins: Set<String> = []
   private var subscribedWithHost = false
 
-  init(flowID: UInt32, a: Endpoint, b: Endpoint, at: UInt64) {
+  init(flowID: UInt32, slot: UInt32, a: Endpoint, b: Endpoint, at: UInt64) {
     self.flowID = flowID
+    self.slot = slot
     self.a = a
     self.b = b
     firstNs = at
@@ -70,6 +73,8 @@ final class MiningSession {
   var client: Endpoint? { clientIsA.map { $0 ? a : b } }
   var server: Endpoint? { clientIsA.map { $0 ? b : a } }
   var confirmed: Bool { clientIsA != nil && !roleConflict }
+  /// Worth a report: the protocol with consistent roles, or a pool's name or address.
+  var reportable: Bool { confirmed && (variant != nil || nameDomain != nil) }
 
   /// Names the miner side from outside the protocol (a TLS hello, a pool address); what the
   /// protocol itself said wins.

@@ -1,9 +1,14 @@
 import Foundation
 
 /// Resolves each session's pool, algorithm, coin and hashrate, and groups sessions by host.
-struct ReportBuilder {
+public struct ReportBuilder {
   let tracker: SessionTracker
   let names: NameTable?
+
+  public init(tracker: SessionTracker, names: NameTable?) {
+    self.tracker = tracker
+    self.names = names
+  }
 
   private var signatures: Signatures { tracker.signatures }
 
@@ -62,7 +67,7 @@ struct ReportBuilder {
     var out: [IPAddress: [ScanReport.Lookup]] = [:]
     for (host, names) in tracker.lookups {
       out[host] = names.values.sorted { $0.firstNs < $1.firstNs }.map { l in
-        let d = signatures.domains[l.signature]
+        let d = l.domain
         return ScanReport.Lookup(
           name: l.name, poolName: d.pool, kind: d.kind.rawValue, coins: d.coins, firstNs: l.firstNs,
           lastNs: l.lastNs, queries: l.queries)
@@ -84,9 +89,19 @@ struct ReportBuilder {
     return h
   }
 
-  private func session(_ m: MiningSession) -> ScanReport.Session? {
+  /// One session as reported, with its statistics as given (live ones for the daemon).
+  public func session(_ m: MiningSession, liveStats: FlowStats?) -> ScanReport.Session? {
+    if let liveStats, m.stats == nil {
+      m.stats = liveStats
+      defer { m.stats = nil }
+      return session(m)
+    }
+    return session(m)
+  }
+
+  func session(_ m: MiningSession) -> ScanReport.Session? {
     guard let client = m.client, let server = m.server,
-      let variant = m.variant ?? (m.nameSignature != nil ? .unidentified : nil)
+      let variant = m.variant ?? (m.nameDomain != nil ? .unidentified : nil)
     else { return nil }
     let stats = m.stats
     let clientIsA = client == m.a
@@ -110,8 +125,8 @@ struct ReportBuilder {
       evidence.insert("subscribe-host:" + host)
     }
     var sig = domain(named: poolDomain).flatMap { $0.kind == .website ? nil : $0 }
-    if sig == nil, let i = m.nameSignature, i < signatures.domains.count {
-      sig = signatures.domains[i]  // a listed pool address
+    if sig == nil, let d = m.nameDomain, d.kind != .website {
+      sig = d  // a listed pool address, or a name matched before a reload
     }
     let finding: ScanReport.Finding =
       variant.isProtocol ? .stratum : sig?.kind == .browserMiner ? .browserMiner : .poolConnection

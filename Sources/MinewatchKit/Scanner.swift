@@ -11,74 +11,68 @@ public struct ScanProgress: Sendable {
   public var elapsed: Double
 }
 
-/// The scan pipeline: capture files → C engine → session tracker → report. The daemon feeds
-/// the same engine and tracker from a live capture.
-public final class Scanner {
-  public let signatures: Signatures
-  public let limits: EngineLimits
-  private let names: NameTable
-  private let tracker: SessionTracker
-  private let engine: CoreEngine
-
-  public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
-    self.signatures = signatures
-    self.limits = limits
-    names = try signatures.nameTable()
-    tracker = SessionTracker(signatures: signatures)
-    engine = try CoreEngine(config: limits, names: names, sink: tracker)
-    for a in signatures.addresses { engine.addPoolAddress(a.ip, signature: a.domain) }
-  }
+/// Opened capture files, closed together.
+public final class CaptureFiles {
+  public private(set) var files: [(path: String, handle: OpaquePointer)] = []
 
   /// Opens every file first, so a bad name fails before any work (exit code 2).
-  public func scan(files: [String], progress: ((ScanProgress) -> Void)? = nil) throws -> ScanReport {
-    var captures: [(String, OpaquePointer)] = []
-    defer { for (_, c) in captures { mw_capture_close(c) } }
+  public init(_ paths: [String], engine: CoreEngine) throws {
     var err = [CChar](repeating: 0, count: 512)
-    for f in files {
+    for f in paths {
       guard let c = mw_capture_open_file(f, &err, err.count) else {
         throw MinewatchError.unreadable(cText(err))
       }
-      captures.append((f, c))
+      files.append((f, c))
       let lt = mw_capture_linktype(c)
       if mw_engine_set_linktype(engine.raw, lt) != 0 {
         let name = pcap_datalink_val_to_name(lt).map { String(cString: $0) } ?? "unknown"
         throw MinewatchError.unreadable("\(f): link type \(lt) (\(name)) is not supported")
       }
     }
-    var warnings: [String] = []
-    let start = Date()
-    for (f, c) in captures {
-      _ = mw_engine_set_linktype(engine.raw, mw_capture_linktype(c))
-      let size =
-        f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
-      while true {
-        let rc = mw_capture_run(c, engine.raw, 1 << 16, &err, err.count)
-        if let progress {
-          progress(
-            ScanProgress(
-              file: f, offset: mw_capture_offset(c), size: size, packets: engine.counters.packets,
-              elapsed: Date().timeIntervalSince(start)))
-        }
-        if rc == 0 { break }
-        if rc < 0 {
-          warnings.append("\(f): \(cText(err)); reporting what was read before it")
-          break
-        }
-      }
-    }
-    return finish(files: files, warnings: warnings)
   }
 
-  private func finish(files: [String], warnings: [String]) -> ScanReport {
-    engine.flush()
-    tracker.closeAll()
-    let c = engine.counters
-    var anomalies = engine.anomalies
-    for (k, v) in tracker.counts { anomalies[k, default: 0] += v }
-    let capture = ScanReport.Capture(
-      files: files, packets: c.packets, bytes: c.bytes, startNs: c.first_ns, endNs: c.last_ns,
-      warnings: warnings)
-    return ReportBuilder(tracker: tracker, names: names).build(capture: capture, anomalies: anomalies)
+  deinit { for (_, c) in files { mw_capture_close(c) } }
+
+  /// Feeds one file to the engine in batches, calling `afterBatch` between them; returns a
+  /// warning when the file ended early.
+  public func feed(
+    _ index: Int, engine: CoreEngine, batch: UInt64 = 1 << 16, afterBatch: (Int64) -> Void
+  ) -> String? {
+    let (f, c) = files[index]
+    _ = mw_engine_set_linktype(engine.raw, mw_capture_linktype(c))
+    var err = [CChar](repeating: 0, count: 512)
+    while true {
+      let rc = mw_capture_run(c, engine.raw, batch, &err, err.count)
+      afterBatch(mw_capture_offset(c))
+      if rc == 0 { return nil }
+      if rc < 0 { return "\(f): \(cText(err)); reporting what was read before it" }
+    }
+  }
+}
+
+/// `minewatch scan`: capture files → pipeline → report.
+public final class Scanner {
+  public let pipeline: Pipeline
+
+  public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
+    pipeline = try Pipeline(signatures: signatures, limits: limits)
+  }
+
+  public func scan(files: [String], progress: ((ScanProgress) -> Void)? = nil) throws -> ScanReport {
+    let captures = try CaptureFiles(files, engine: pipeline.engine)
+    var warnings: [String] = []
+    let start = Date()
+    for (i, f) in files.enumerated() {
+      let size = f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
+      let warning = captures.feed(i, engine: pipeline.engine) { offset in
+        progress?(
+          ScanProgress(
+            file: f, offset: offset, size: size, packets: self.pipeline.engine.counters.packets,
+            elapsed: Date().timeIntervalSince(start)))
+      }
+      if let warning { warnings.append(warning) }
+    }
+    return pipeline.finish(files: files, warnings: warnings)
   }
 }
 

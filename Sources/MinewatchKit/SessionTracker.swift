@@ -1,44 +1,62 @@
 import Foundation
 import MinewatchCore
 
-/// Turns the C core's events into sessions: one per mining flow, one per TLS flow to a pool
-/// name, plus what DNS said about pool addresses. Bounded: at most `maxSessions` open at once,
-/// at most `maxDNSAddresses` remembered addresses; what does not fit is counted.
+/// Turns the C core's events into sessions: one per mining flow, one per flow to a pool's name
+/// or address, plus what DNS said about pool addresses and names. Bounded: at most
+/// `maxSessions` open at once, at most `maxDNSAddresses` remembered addresses, lookups per
+/// host capped; what does not fit is counted.
 public final class SessionTracker: CoreEventSink {
-  public let signatures: Signatures
+  /// The signatures in force; replaced on a reload together with the engine's name table, so
+  /// the C core's name values always index these.
+  public internal(set) var signatures: Signatures
+  private(set) var names: NameTable?
   let maxSessions: Int
   let maxDNSAddresses: Int
   private(set) var open: [UInt32: MiningSession] = [:]
   private(set) var finished: [MiningSession] = []
-  /// Pool addresses learnt from DNS answers, with the name asked and when the answer expires.
-  private var dnsAddresses: [IPAddress: (name: String, signature: Int, expiresNs: UInt64)] = [:]
+  /// Keep ended sessions for a final report (scan); the daemon reports them and lets go.
+  public var retainFinished = true
+  /// Called when a reportable session's flow ends.
+  public var onSessionEnd: ((MiningSession) -> Void)?
+  /// Pool addresses learnt from DNS, with the name asked and when the answer expires.
+  private var dnsAddresses: [IPAddress: (name: String, domain: Signatures.Domain, expiresNs: UInt64)] = [:]
   private var dnsOrder: [IPAddress] = []
   private var dnsOrderHead = 0
   public private(set) var counts: [String: UInt64] = [:]
 
-  public init(signatures: Signatures, maxSessions: Int = 65536, maxDNSAddresses: Int = 65536) {
+  public init(signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536, maxDNSAddresses: Int = 65536) {
     self.signatures = signatures
+    self.names = names
     self.maxSessions = maxSessions
     self.maxDNSAddresses = maxDNSAddresses
   }
 
+  func replace(signatures: Signatures, names: NameTable) {
+    self.signatures = signatures
+    self.names = names
+  }
+
   private func count(_ name: String) { counts[name, default: 0] += 1 }
 
-  private func session(flow: UInt32, a: Endpoint, b: Endpoint, at: UInt64) -> MiningSession? {
+  private func session(flow: UInt32, slot: UInt32, a: Endpoint, b: Endpoint, at: UInt64) -> MiningSession? {
     if let s = open[flow] { return s }
     guard open.count < maxSessions else {
       count("session_table_full")
       return nil
     }
-    let s = MiningSession(flowID: flow, a: a, b: b, at: at)
+    let s = MiningSession(flowID: flow, slot: slot, a: a, b: b, at: at)
     open[flow] = s
     return s
   }
 
+  private func domain(_ value: Int) -> Signatures.Domain? {
+    value >= 0 && value < signatures.domains.count ? signatures.domains[value] : nil
+  }
+
   public func handle(_ event: CoreEvent) -> Bool {
     switch event {
-    case .line(let flow, let at, let a, let b, let fromA, let method, let bytes, _):
-      session(flow: flow, a: a, b: b, at: at)?.apply(
+    case .line(let flow, let slot, let at, let a, let b, let fromA, let method, let bytes, _):
+      session(flow: flow, slot: slot, a: a, b: b, at: at)?.apply(
         line: bytes, methodID: method, fromA: fromA, at: at)
       return true
     case .flowEnd(let flow, _, _, let stats):
@@ -46,57 +64,64 @@ public final class SessionTracker: CoreEventSink {
       s.stats = stats
       s.firstNs = min(s.firstNs, stats.firstNs)
       s.lastNs = max(s.lastNs, stats.lastNs)
-      if s.confirmed { finished.append(s) }
-      return false
-    case .dnsQuery(let at, let host, let name, let sig):
-      guard let d = domain(sig), d.kind != .website else { return false }
-      recordLookup(host: host, name: name, signature: sig, at: at)
-      return false
-    case .dnsAnswer(let at, _, let name, let address, let ttl, let sig):
-      // Remembered here for the name, and in C (by returning true) to catch the flows.
-      guard let d = domain(sig), d.kind != .website else { return false }
-      remember(address: address, name: name, signature: sig, expiresNs: at + UInt64(ttl) * 1_000_000_000)
-      return true
-    case .poolFlow(let flow, let at, let a, let b, let clientIsA, let sig):
-      guard let d = domain(sig), d.kind != .website,
-        let s = session(flow: flow, a: a, b: b, at: at)
-      else { return false }
-      s.nameSignature = s.nameSignature ?? sig
-      s.forceClientIfUnknown(isA: clientIsA)
-      let pool = clientIsA ? b.ip : a.ip
-      if let dns = dnsName(for: pool, at: at) {
-        s.evidence.insert("dns:" + dns.name)
-      } else {
-        s.evidence.insert("address:\(pool)")
+      if s.reportable {
+        if retainFinished { finished.append(s) }
+        onSessionEnd?(s)
       }
+      return false
+    case .dnsQuery(let at, let host, let name, let value):
+      guard let d = domain(value), d.kind != .website else { return false }
+      recordLookup(host: host, name: name, domain: d, at: at)
+      return false
+    case .dnsAnswer(let at, _, let name, let address, let ttl, let value):
+      // Remembered here for the name, and in C (by returning true) to catch the flows.
+      guard let d = domain(value), d.kind != .website else { return false }
+      remember(address: address, name: name, domain: d, expiresNs: at + UInt64(ttl) * 1_000_000_000)
       return true
-    case .httpHost(let flow, let at, let a, let b, let fromA, let name, let sig):
-      guard let d = domain(sig), d.kind != .website,
-        let s = session(flow: flow, a: a, b: b, at: at)
+    case .poolFlow(let flow, let slot, let at, let a, let b, let clientIsA, _):
+      // The C value may predate a reload: name the pool from what the address is known as now.
+      let pool = clientIsA ? b.ip : a.ip
+      var evidence: String
+      let d: Signatures.Domain
+      if let dns = dnsName(for: pool, at: at) {
+        d = dns.domain
+        evidence = "dns:" + dns.name
+      } else if let listed = signatures.addresses.first(where: { $0.ip == pool }) {
+        d = signatures.domains[listed.domain]
+        evidence = "address:\(pool)"
+      } else {
+        return false
+      }
+      guard d.kind != .website, let s = session(flow: flow, slot: slot, a: a, b: b, at: at) else {
+        return false
+      }
+      s.nameDomain = s.nameDomain ?? d
+      s.forceClientIfUnknown(isA: clientIsA)
+      s.evidence.insert(evidence)
+      return true
+    case .httpHost(let flow, let slot, let at, let a, let b, let fromA, let name, let value):
+      guard let d = domain(value), d.kind != .website,
+        let s = session(flow: flow, slot: slot, a: a, b: b, at: at)
       else { return false }
-      s.nameSignature = sig
+      s.nameDomain = d
       s.httpHost = name
       s.evidence.insert("http-host:" + name)
       s.forceClientIfUnknown(isA: fromA)
       return true
-    case .tlsServerName(let flow, let at, let a, let b, let fromA, let name, let sig):
-      guard let d = domain(sig), d.kind != .website,
-        let s = session(flow: flow, a: a, b: b, at: at)
+    case .tlsServerName(let flow, let slot, let at, let a, let b, let fromA, let name, let value):
+      guard let d = domain(value), d.kind != .website,
+        let s = session(flow: flow, slot: slot, a: a, b: b, at: at)
       else { return false }
-      s.nameSignature = sig
+      s.nameDomain = d
       s.markEncrypted(serverName: name, helloFromA: fromA)
       return true
     }
   }
 
-  private func domain(_ sig: Int) -> Signatures.Domain? {
-    sig >= 0 && sig < signatures.domains.count ? signatures.domains[sig] : nil
-  }
-
   /// A host's lookups of pool names: the evidence left when no connection follows.
   struct Lookup {
     var name: String
-    var signature: Int
+    var domain: Signatures.Domain
     var firstNs: UInt64
     var lastNs: UInt64
     var queries: Int
@@ -106,7 +131,7 @@ public final class SessionTracker: CoreEventSink {
   let maxLookupHosts = 65536
   let maxLookupsPerHost = 32
 
-  private func recordLookup(host: IPAddress, name: String, signature: Int, at: UInt64) {
+  private func recordLookup(host: IPAddress, name: String, domain: Signatures.Domain, at: UInt64) {
     if lookups[host] == nil && lookups.count >= maxLookupHosts {
       count("lookup_table_full")
       return
@@ -116,14 +141,19 @@ public final class SessionTracker: CoreEventSink {
       l.lastNs = max(l.lastNs, at)
       lookups[host]![name] = l
     } else if lookups[host, default: [:]].count < maxLookupsPerHost {
-      lookups[host, default: [:]][name] = Lookup(
-        name: name, signature: signature, firstNs: at, lastNs: at, queries: 1)
+      lookups[host, default: [:]][name] = Lookup(name: name, domain: domain, firstNs: at, lastNs: at, queries: 1)
     } else {
       count("lookup_table_full")
     }
   }
 
-  private func remember(address: IPAddress, name: String, signature: Int, expiresNs: UInt64) {
+  /// Forgets lookups and ended sessions already reported (the daemon, after each summary).
+  public func forgetReported() {
+    lookups.removeAll(keepingCapacity: true)
+    finished.removeAll(keepingCapacity: true)
+  }
+
+  private func remember(address: IPAddress, name: String, domain: Signatures.Domain, expiresNs: UInt64) {
     if dnsAddresses[address] == nil {
       if dnsAddresses.count >= maxDNSAddresses {
         // Oldest first out: the order ring holds each address once.
@@ -136,23 +166,25 @@ public final class SessionTracker: CoreEventSink {
         dnsOrder.append(address)
       }
     }
-    dnsAddresses[address] = (name, signature, expiresNs)
+    dnsAddresses[address] = (name, domain, expiresNs)
   }
 
   /// The pool name DNS gave for an address, if the answer was still valid at that time.
-  func dnsName(for address: IPAddress, at: UInt64) -> (name: String, signature: Int)? {
+  func dnsName(for address: IPAddress, at: UInt64) -> (name: String, domain: Signatures.Domain)? {
     guard let e = dnsAddresses[address], at <= e.expiresNs else { return nil }
-    return (e.name, e.signature)
+    return (e.name, e.domain)
   }
 
   /// Ends everything still open (the end of a capture): the engine's flush sends FLOW_END for
   /// each watched flow, and what is left had no statistics.
   func closeAll() {
-    for (_, s) in open.sorted(by: { $0.key < $1.key }) where s.confirmed { finished.append(s) }
+    for (_, s) in open.sorted(by: { $0.key < $1.key }) where s.reportable { finished.append(s) }
     open.removeAll()
   }
 
   var sessions: [MiningSession] { finished }
+  /// Sessions still open that would be reported.
+  public var openSessions: [MiningSession] { open.values.filter(\.reportable).sorted { $0.flowID < $1.flowID } }
 }
 
 extension MiningSession {

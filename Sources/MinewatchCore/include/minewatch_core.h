@@ -132,6 +132,7 @@ typedef enum {
 typedef struct {
   mw_event_kind kind;
   uint32_t flow_id;      /* unique for the engine's lifetime */
+  uint32_t flow_slot;    /* where the flow lives now, for mw_engine_flow_stats */
   uint64_t ts_ns;
   mw_endpoint a, b;      /* a: the side that opened the flow (SYN sender, else first sender) */
   uint8_t from_a;        /* direction of this line: 1 when a sent it */
@@ -189,6 +190,16 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
  * family is neither 4 nor 6. */
 int mw_engine_add_pool_address(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
                                uint32_t ttl_s);
+/* The current statistics of a live flow (slot and id from one of its events). Returns -1 when
+ * the slot no longer holds that flow. Fills the FLOW_END fields of out. */
+int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw_event *out);
+/* Moves packet time forward without a packet (a live capture's idle tick). */
+void mw_engine_advance_time(mw_engine *e, uint64_t ts_ns);
+/* Ends idle flows found among the next max_buckets buckets (a sweep that resumes where it
+ * stopped), so that a quiet mining session ends on time. Returns the flows ended. */
+uint32_t mw_engine_expire_idle(mw_engine *e, uint32_t max_buckets);
+/* Replaces the name table (SIGHUP reload); the engine never owns it. */
+void mw_engine_set_names(mw_engine *e, const mw_names *names);
 /* Ends every watched flow (FLOW_END) and frees the table; call at the end of a capture. */
 void mw_engine_flush(mw_engine *e);
 const mw_counters *mw_engine_counters(const mw_engine *e);
@@ -202,6 +213,19 @@ int mw_capture_linktype(const mw_capture *c);
 /* Reads up to max_packets packets (0 = all) into the engine. Returns 1 when more remain, 0 at
  * the end of the file, -1 on a read error (message in err; packets before it were used). */
 int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err, size_t errlen);
+/* Opens a live capture. snaplen and buffer size are set deliberately (a large snaplen with a
+ * small kernel buffer drops packets under load); timeout_ms bounds how long a read waits so the
+ * loop can tick; filter may be NULL. On failure returns NULL with a one-line reason. */
+mw_capture *mw_capture_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc,
+                                 int immediate, int timeout_ms, const char *filter, char *err,
+                                 size_t errlen);
+/* Reads what is there (at most max_packets) from a live capture into the engine. Returns the
+ * packets read (0 on a timeout), -2 after mw_capture_break, -1 on error (message in err). */
+int mw_capture_live_dispatch(mw_capture *c, mw_engine *e, int max_packets, char *err, size_t errlen);
+/* Makes a running read return: safe from another thread. */
+void mw_capture_break(mw_capture *c);
+/* Kernel statistics of a live capture; returns -1 when not available. */
+int mw_capture_stats(mw_capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 /* Bytes of the file consumed so far (for progress), -1 when unknown (stdin). */
 int64_t mw_capture_offset(const mw_capture *c);
 void mw_capture_close(mw_capture *c);
