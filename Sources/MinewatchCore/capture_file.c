@@ -86,6 +86,7 @@ int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err,
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
     /* caplen never exceeds the bytes libpcap really handed us, whatever the header says */
     mw_engine_packet(e, ts, data, h->caplen, h->len > h->caplen ? h->len : h->caplen);
+    if (mw_engine_deadline_reached(e)) return 1;
   }
   return 1;
 }

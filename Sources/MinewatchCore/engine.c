@@ -214,6 +214,14 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   mw_stream_segment(e, f, side, &p);
 }
 
+uint64_t mw_engine_now(const mw_engine *e) { return e->now_ns; }
+
+void mw_engine_set_deadline(mw_engine *e, uint64_t deadline_ns) { e->deadline_ns = deadline_ns; }
+
+bool mw_engine_deadline_reached(const mw_engine *e) {
+  return e->deadline_ns != 0 && e->now_ns >= e->deadline_ns;
+}
+
 void mw_engine_advance_time(mw_engine *e, uint64_t ts_ns) {
   if (ts_ns > e->now_ns) e->now_ns = ts_ns;
 }

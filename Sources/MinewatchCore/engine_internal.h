@@ -104,6 +104,7 @@ struct mw_engine {
   mw_pool_addr *pool_addrs;
   uint32_t pool_addr_mask;
   uint32_t sweep_cursor; /* next bucket the idle sweep looks at */
+  uint64_t deadline_ns;  /* packet time at which a file read pauses for the timers */
 };
 
 /* flow_table.c */
@@ -122,6 +123,7 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
                          uint64_t expires_ns);
 
 /* engine.c */
+bool mw_engine_deadline_reached(const mw_engine *e);
 int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side);
 
 #endif

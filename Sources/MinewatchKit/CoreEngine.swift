@@ -46,7 +46,8 @@ public protocol CoreEventSink: AnyObject {
 /// Owns one C engine and the name table it matches against. Not thread-safe: one capture
 /// loop drives it.
 public final class CoreEngine {
-  let raw: OpaquePointer
+  /// The C engine, for drivers that feed it from C (the live capture loop).
+  public let raw: OpaquePointer
   private let names: OpaquePointer?
   private let box: SinkBox
 
@@ -100,6 +101,12 @@ public final class CoreEngine {
   }
 
   public func advanceTime(to ns: UInt64) { mw_engine_advance_time(raw, ns) }
+
+  /// File reads pause when packet time reaches this (0: never), so timers fire when due.
+  public func setDeadline(_ ns: UInt64) { mw_engine_set_deadline(raw, ns) }
+
+  /// Packet time: the latest timestamp seen (or advanced to on an idle link).
+  public var nowNs: UInt64 { mw_engine_now(raw) }
 
   /// Ends idle flows in the next `buckets` buckets of the table.
   @discardableResult

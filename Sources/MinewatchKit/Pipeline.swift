@@ -36,6 +36,11 @@ public final class Pipeline {
 
   public var builder: ReportBuilder { ReportBuilder(tracker: tracker, names: names) }
 
+  /// A session as reported now: an open one with its flow's statistics so far.
+  public func report(_ m: MiningSession) -> ScanReport.Session? {
+    builder.session(m, liveStats: m.stats == nil ? engine.stats(slot: m.slot, flow: m.flowID) : nil)
+  }
+
   /// Ends every flow and builds the report of everything seen.
   public func finish(files: [String], warnings: [String]) -> ScanReport {
     engine.flush()

@@ -3,7 +3,7 @@ import Foundation
 /// The `--format json` document. Field names and meanings are documented in README.md
 /// ("JSON schema"); unknown values are null, never guessed.
 extension ScanReport {
-  static func iso8601(_ ns: UInt64) -> String {
+  public static func iso8601(_ ns: UInt64) -> String {
     let secs = Double(ns / 1_000_000_000)
     let frac = ns % 1_000_000_000 / 1_000_000
     let f = ISO8601DateFormatter()
@@ -14,7 +14,8 @@ extension ScanReport {
 
   private static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
 
-  private func sessionObject(_ s: Session) -> [String: Any] {
+  /// One session in the report's JSON form (the daemon's alerts use it too).
+  public static func sessionJSON(_ s: Session) -> [String: Any] {
     [
       "finding": s.finding.rawValue, "confidence": s.confidence.rawValue,
       "miner": Self.orNull(s.miner), "miner_hardware": Self.orNull(s.minerHardware),
@@ -44,7 +45,7 @@ extension ScanReport {
         "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
         "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
         "hashrate_hps": Self.orNull(h.hashrate),
-        "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(sessionObject),
+        "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(Self.sessionJSON),
         "clients_served": h.clientsServed.map { "\($0)" },
         "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
         "lookups": h.lookups.map { l -> [String: Any] in

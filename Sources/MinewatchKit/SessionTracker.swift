@@ -147,6 +147,9 @@ public final class SessionTracker: CoreEventSink {
     }
   }
 
+  /// Hosts that looked pool names up since the last forgetReported().
+  public var lookupHosts: Int { lookups.count }
+
   /// Forgets lookups and ended sessions already reported (the daemon, after each summary).
   public func forgetReported() {
     lookups.removeAll(keepingCapacity: true)

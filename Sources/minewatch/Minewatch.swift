@@ -3,17 +3,21 @@ import Foundation
 import MinewatchKit
 
 @main
-struct Minewatch: ParsableCommand {
+struct Minewatch: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
-    subcommands: [Scan.self, SignaturesCommand.self])
+    subcommands: [Scan.self, Run.self, SignaturesCommand.self])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
-  static func main() {
+  static func main() async {
     do {
       var command = try parseAsRoot()
-      try command.run()
+      if var async = command as? AsyncParsableCommand {
+        try await async.run()
+      } else {
+        try command.run()
+      }
     } catch {
       let code = exitCode(for: error)
       if code == .success || code.rawValue == 1 { exit(withError: error) }

@@ -193,6 +193,11 @@ int mw_engine_add_pool_address(mw_engine *e, uint8_t family, const uint8_t *addr
 /* The current statistics of a live flow (slot and id from one of its events). Returns -1 when
  * the slot no longer holds that flow. Fills the FLOW_END fields of out. */
 int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw_event *out);
+/* mw_capture_run returns (with more to read) once packet time reaches deadline_ns, so that
+ * packet-time timers fire when due; 0 clears it. */
+void mw_engine_set_deadline(mw_engine *e, uint64_t deadline_ns);
+/* The engine's packet time: the latest timestamp seen or advanced to. */
+uint64_t mw_engine_now(const mw_engine *e);
 /* Moves packet time forward without a packet (a live capture's idle tick). */
 void mw_engine_advance_time(mw_engine *e, uint64_t ts_ns);
 /* Ends idle flows found among the next max_buckets buckets (a sweep that resumes where it

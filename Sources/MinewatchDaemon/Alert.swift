@@ -1,0 +1,138 @@
+import Foundation
+import MinewatchKit
+
+/// One alert: its kind, when (packet time), and its fields in a stable order. The JSON form
+/// uses the scan report's field names.
+public struct Alert: @unchecked Sendable {
+  public enum Kind: String, Sendable {
+    case sessionStart = "session_start"
+    case hostUpdate = "host_update"
+    case sessionEnd = "session_end"
+    case summary
+    case captureDrops = "capture_drops"
+    case hostTable = "host_table"
+  }
+
+  /// RFC 5424 severities.
+  public enum Severity: Int, Sendable { case warning = 4, notice = 5, info = 6 }
+
+  public let kind: Kind
+  public let severity: Severity
+  public let timeNs: UInt64
+  /// key=value pairs, for syslog (structured data and text).
+  public let fields: [(String, String)]
+  /// The JSON object (one line of the JSON log); JSONSerialization values.
+  public let json: [String: Any]
+
+  public init(kind: Kind, severity: Severity, timeNs: UInt64, json: [String: Any], keys: [String]) {
+    self.kind = kind
+    self.severity = severity
+    self.timeNs = timeNs
+    var object = json
+    object["event"] = kind.rawValue
+    object["time"] = ScanReport.iso8601(timeNs)
+    self.json = object
+    var fields: [(String, String)] = [("event", kind.rawValue)]
+    for k in keys {
+      if let v = object[k], let text = Alert.text(v) { fields.append((k, text)) }
+    }
+    self.fields = fields
+  }
+
+  /// A field's value as text; null is left out.
+  static func text(_ v: Any) -> String? {
+    switch v {
+    case is NSNull: return nil
+    case let s as String: return s
+    case let a as [Any]: return a.compactMap(text).joined(separator: ",")
+    case let d as [String: Any]:
+      return d.keys.sorted().compactMap { k in text(d[k]!).map { "\(k):\($0)" } }.joined(separator: ",")
+    case let n as NSNumber:
+      let d = n.doubleValue
+      if d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
+      return String(format: "%.6g", d)
+    default: return "\(v)"
+    }
+  }
+
+  public var jsonLine: String {
+    let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// Where alerts go: syslog (queued while unreachable, bounded and counted) and, optionally, a
+/// JSON-lines file for a SIEM.
+public final class AlertDispatcher {
+  private let transport: SyslogTransport
+  private let config: DaemonConfig
+  private let hostname: String
+  private var queue: [String] = []
+  private var queueHead = 0
+  private var jsonFile: FileHandle?
+  public private(set) var sent = 0
+  public private(set) var dropped = 0
+  public private(set) var delivered: [Alert] = []
+  /// Keeps the alerts in memory too (tests and --replay).
+  public var keepDelivered = false
+
+  public init(config: DaemonConfig) throws {
+    self.config = config
+    transport = SyslogTransport(target: config.syslog, framing: config.syslogFormat)
+    var name = [CChar](repeating: 0, count: 256)
+    gethostname(&name, name.count)
+    hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    if let path = config.jsonLog {
+      if !FileManager.default.fileExists(atPath: path) {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+          throw MinewatchError.usage("json_log: cannot create \(path)")
+        }
+      }
+      guard let h = FileHandle(forWritingAtPath: path) else {
+        throw MinewatchError.usage("json_log: cannot write \(path)")
+      }
+      h.seekToEndOfFile()
+      jsonFile = h
+    }
+  }
+
+  public var queued: Int { queue.count - queueHead }
+
+  public func send(_ alert: Alert) {
+    if keepDelivered { delivered.append(alert) }
+    if let jsonFile { jsonFile.write(Data((alert.jsonLine + "\n").utf8)) }
+    let message = SyslogMessage.format(
+      alert, format: config.syslogFormat, facility: config.syslogFacility, ident: config.syslogIdent,
+      hostname: hostname, pid: getpid())
+    if queued > 0 || !transport.send(message) {
+      enqueue(message)
+    } else {
+      sent += 1
+    }
+  }
+
+  private func enqueue(_ m: String) {
+    if queued >= config.queueLimit {
+      queueHead += 1  // the oldest goes: counted, and said in the next summary
+      dropped += 1
+    }
+    queue.append(m)
+  }
+
+  /// Sends what waited while syslog was away, oldest first; stops at the first failure.
+  @discardableResult
+  public func drain() -> Int {
+    var n = 0
+    while queueHead < queue.count {
+      guard transport.send(queue[queueHead]) else { break }
+      queueHead += 1
+      sent += 1
+      n += 1
+    }
+    if queueHead > 1024 && queueHead * 2 > queue.count {
+      queue.removeFirst(queueHead)
+      queueHead = 0
+    }
+    return n
+  }
+}

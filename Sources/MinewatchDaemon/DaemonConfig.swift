@@ -1,0 +1,170 @@
+import Foundation
+import MinewatchKit
+
+/// Everything `minewatch run` takes, from the config file and the command line (the command
+/// line wins). The sample with every key documented is systemd/minewatch.conf.
+public struct DaemonConfig: Sendable, Equatable {
+  public enum SyslogTarget: Sendable, Equatable {
+    case none
+    case unix(path: String)
+    case udp(host: String, port: UInt16)
+    case tcp(host: String, port: UInt16)
+  }
+
+  public enum SyslogFormat: String, Sendable { case rfc5424, rfc3164 }
+
+  public var interface: String?
+  public var filter: String?
+  public var snaplen = 4096
+  public var bufferMiB = 64
+  public var promiscuous = true
+  public var immediate = false
+  public var internalNetworks: [CIDR] = CIDR.privateRanges
+  public var signatures: String?
+  public var summaryIntervalSeconds = 300
+  public var syslog: SyslogTarget = .unix(path: "/dev/log")
+  public var syslogFormat: SyslogFormat = .rfc5424
+  public var syslogFacility = 16  // local0
+  public var syslogIdent = "minewatch"
+  public var jsonLog: String?
+  public var metricsListen: String?
+  public var user: String?
+  public var updateThreshold = 0.25
+  public var queueLimit = 10_000
+  public var flowCapacity: UInt32 = 1 << 18
+
+  public init() {}
+
+  static let facilities: [String: Int] = [
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+    "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11, "local0": 16, "local1": 17, "local2": 18,
+    "local3": 19, "local4": 20, "local5": 21, "local6": 22, "local7": 23,
+  ]
+
+  /// Reads `key = value` lines (`#` comments); the first bad line is an error naming file:line.
+  public static func load(path: String, onto base: DaemonConfig = DaemonConfig()) throws -> DaemonConfig {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw MinewatchError.usage("\(path): cannot read: \(error.localizedDescription)")
+    }
+    guard data.count <= 1 << 20, !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+      throw MinewatchError.usage("\(path):1: not a text file of at most 1 MiB")
+    }
+    var config = base
+    for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+      if line.isEmpty { continue }
+      guard let eq = line.firstIndex(of: "=") else {
+        throw MinewatchError.usage("\(path):\(i + 1): expected 'key = value'")
+      }
+      let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+      let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+      do {
+        try config.set(key, value)
+      } catch let e as MinewatchError {
+        throw MinewatchError.usage("\(path):\(i + 1): \(e.description)")
+      }
+    }
+    return config
+  }
+
+  /// Sets one key; the message of the error says what is wrong with the value.
+  public mutating func set(_ key: String, _ value: String) throws {
+    func bool() throws -> Bool {
+      switch value.lowercased() {
+      case "yes", "true", "on", "1": return true
+      case "no", "false", "off", "0": return false
+      default: throw MinewatchError.usage("\(key): '\(value)' is not yes or no")
+      }
+    }
+    func int(_ range: ClosedRange<Int>) throws -> Int {
+      guard let v = Int(value), range.contains(v) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+      }
+      return v
+    }
+    switch key {
+    case "interface": interface = value.isEmpty ? nil : value
+    case "filter": filter = value.isEmpty ? nil : value
+    case "snaplen": snaplen = try int(256...262_144)
+    case "buffer_mib": bufferMiB = try int(1...4096)
+    case "promiscuous": promiscuous = try bool()
+    case "immediate": immediate = try bool()
+    case "internal_networks":
+      internalNetworks = try value.split(separator: ",").map {
+        let t = $0.trimmingCharacters(in: .whitespaces)
+        guard let c = CIDR(t) else { throw MinewatchError.usage("\(key): '\(t)' is not a CIDR network") }
+        return c
+      }
+    case "signatures": signatures = value
+    case "summary_interval":
+      guard let s = Self.seconds(value), (10...86_400).contains(s) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not a duration from 10s to 24h (e.g. 300, 5m, 1h)")
+      }
+      summaryIntervalSeconds = s
+    case "syslog": syslog = try Self.syslogTarget(value)
+    case "syslog_format":
+      guard let f = SyslogFormat(rawValue: value.lowercased()) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not rfc5424 or rfc3164")
+      }
+      syslogFormat = f
+    case "syslog_facility":
+      guard let f = Self.facilities[value.lowercased()] else {
+        throw MinewatchError.usage("\(key): '\(value)' is not a syslog facility (daemon, local0 … local7, …)")
+      }
+      syslogFacility = f
+    case "syslog_ident":
+      guard !value.isEmpty, value.count <= 48, value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+        throw MinewatchError.usage("\(key): '\(value)' must be 1 to 48 printable ASCII characters")
+      }
+      syslogIdent = value
+    case "json_log": jsonLog = value.isEmpty ? nil : value
+    case "metrics_listen":
+      guard value.isEmpty || Self.hostPort(value) != nil else {
+        throw MinewatchError.usage("\(key): '\(value)' is not ADDRESS:PORT")
+      }
+      metricsListen = value.isEmpty ? nil : value
+    case "user": user = value.isEmpty ? nil : value
+    case "update_threshold":
+      guard let v = Double(value), v > 0, v <= 10 else {
+        throw MinewatchError.usage("\(key): '\(value)' is not a relative change above 0 (0.25 is 25 %)")
+      }
+      updateThreshold = v
+    case "queue_limit": queueLimit = try int(10...10_000_000)
+    case "flow_capacity": flowCapacity = UInt32(try int(1024...16_777_216))
+    default:
+      throw MinewatchError.usage("unknown key '\(key)'")
+    }
+  }
+
+  static func seconds(_ v: String) -> Int? {
+    let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
+    if let u = v.last, let k = units[u] { return Int(v.dropLast()).map { $0 * k } }
+    return Int(v)
+  }
+
+  static func hostPort(_ v: String) -> (String, UInt16)? {
+    guard let colon = v.lastIndex(of: ":"), let port = UInt16(v[v.index(after: colon)...]), port > 0
+    else { return nil }
+    var host = String(v[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard IPAddress(host) != nil else { return nil }
+    return (host, port)
+  }
+
+  static func syslogTarget(_ v: String) throws -> SyslogTarget {
+    if v == "none" { return .none }
+    if v == "local" { return .unix(path: "/dev/log") }
+    if v.hasPrefix("unix:") { return .unix(path: String(v.dropFirst(5))) }
+    for (scheme, make) in [("udp://", SyslogTarget.udp), ("tcp://", SyslogTarget.tcp)] where v.hasPrefix(scheme) {
+      guard let (h, p) = hostPort(String(v.dropFirst(scheme.count))) else {
+        throw MinewatchError.usage("syslog: '\(v)' needs a numeric address and port, e.g. udp://192.0.2.5:514")
+      }
+      return make(h, p)
+    }
+    throw MinewatchError.usage("syslog: '\(v)' is not local, none, unix:PATH, udp://ADDR:PORT or tcp://ADDR:PORT")
+  }
+}

@@ -1,0 +1,66 @@
+import Prometheus
+
+/// The daemon's Prometheus metrics. Thread-safe (the registry is), so the capture thread
+/// updates them and the HTTP endpoint reads them.
+public final class DaemonMetrics: Sendable {
+  public let registry = PrometheusCollectorRegistry()
+  let miningHosts: Gauge
+  let pools: Gauge
+  let sessionsActive: Gauge
+  let egressBits: Counter
+  let sessionsStarted: Counter
+  let sessionsEnded: Counter
+  let received: Gauge
+  let dropped: Gauge
+  let ifDropped: Gauge
+
+  /// minewatch_NAME[_UNIT], with its help text.
+  private static func d(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(namespace: "minewatch", metricName: name, unitName: unit, helpText: help)
+  }
+
+  public init() {
+    miningHosts = registry.makeGauge(descriptor: Self.d("mining_hosts", "Hosts mining through a pool in the last summary interval"))
+    pools = registry.makeGauge(descriptor: Self.d("pools", "Distinct pool addresses in the last summary interval"))
+    sessionsActive = registry.makeGauge(descriptor: Self.d("sessions_active", "Mining sessions open now"))
+    egressBits = registry.makeCounter(descriptor: Self.d("egress_bits_to_pools_total", "Bits sent by internal hosts to mining pools"))
+    sessionsStarted = registry.makeCounter(descriptor: Self.d("sessions_started_total", "Mining sessions announced"))
+    sessionsEnded = registry.makeCounter(descriptor: Self.d("sessions_ended_total", "Mining sessions ended"))
+    received = registry.makeGauge(descriptor: Self.d("capture_packets_received", "Packets the kernel handed to the capture"))
+    dropped = registry.makeGauge(descriptor: Self.d("capture_packets_dropped", "Packets dropped by the kernel's capture buffer"))
+    ifDropped = registry.makeGauge(descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"))
+  }
+
+  func summary(hosts: Int, pools: Int, rates: [String: Double], active: Int) {
+    miningHosts.set(Double(hosts))
+    self.pools.set(Double(pools))
+    sessionsActive.set(Double(active))
+    for (algorithm, rate) in rates {
+      registry.makeGauge(
+        descriptor: Self.d("hashrate", unit: "hps", "Estimated hashrate to pools in the last summary interval, hashes (solutions) per second"),
+        labels: [("algorithm", algorithm)]
+      ).set(rate)
+    }
+  }
+
+  func capture(received r: UInt64, dropped d: UInt64, ifDropped i: UInt64) {
+    received.set(Double(r))
+    dropped.set(Double(d))
+    ifDropped.set(Double(i))
+  }
+
+  func anomalies(_ now: [String: UInt64], since before: [String: UInt64]) {
+    for (name, count) in now where count > before[name, default: 0] {
+      registry.makeCounter(
+        descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"), labels: [("name", name)]
+      ).increment(by: Int64(count - before[name, default: 0]))
+    }
+  }
+
+  /// The Prometheus text exposition.
+  public func exposition() -> [UInt8] {
+    var buffer: [UInt8] = []
+    registry.emit(into: &buffer)
+    return buffer
+  }
+}

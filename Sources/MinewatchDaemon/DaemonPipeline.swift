@@ -1,0 +1,283 @@
+import Foundation
+import MinewatchKit
+
+/// The daemon's judgement over the shared pipeline, on packet time: announces sessions,
+/// reports material changes of a host's estimate (and suppresses the rest), ends sessions,
+/// and writes a summary every interval. Driven by one thread: a live capture or a replayed file.
+public final class DaemonPipeline {
+  public let pipeline: Pipeline
+  public let alerts: AlertDispatcher
+  public let config: DaemonConfig
+  let metrics: DaemonMetrics?
+  /// Kernel capture statistics (received, dropped, dropped by the interface), when live.
+  public var captureStats: (() -> (UInt64, UInt64, UInt64)?)?
+  /// Called with each summary's one-line status (systemd STATUS=).
+  public var onStatus: ((String) -> Void)?
+
+  private struct Announced {
+    let host: IPAddress
+    let pool: String
+    let isPool: Bool
+    var egressAtSummary: UInt64 = 0
+    var egressInMetrics: UInt64 = 0
+  }
+
+  private var announced: [UInt32: Announced] = [:]
+  private var interval = IntervalTotals()
+  private var hostAlerted: [IPAddress: [String: Double]] = [:]
+  private var nextTickNs: UInt64 = 0
+  private var nextUpdateCheckNs: UInt64 = 0
+  private var nextSummaryNs: UInt64 = 0
+  private var intervalStartNs: UInt64 = 0
+  private var lastDropped: UInt64 = 0
+  private var lastAnomalies: [String: UInt64] = [:]
+  public private(set) var sessionsStarted = 0
+  public private(set) var sessionsEnded = 0
+  public private(set) var summaries = 0
+
+  struct IntervalTotals {
+    var egressBytes: UInt64 = 0
+    var hosts: Set<IPAddress> = []
+    var pools: Set<String> = []
+    var rates: [String: Double] = [:]
+  }
+
+  static let tickNs: UInt64 = 1_000_000_000
+  static let updateCheckNs: UInt64 = 10_000_000_000
+  /// Shares needed before an estimate is worth an update alert (±33 % at 36 shares).
+  static let updateMinShares = 10
+
+  public init(config: DaemonConfig, signatures: Signatures, alerts: AlertDispatcher, metrics: DaemonMetrics?) throws {
+    self.config = config
+    self.alerts = alerts
+    self.metrics = metrics
+    var limits = EngineLimits()
+    limits.flowCapacity = config.flowCapacity
+    pipeline = try Pipeline(signatures: signatures, limits: limits)
+    pipeline.tracker.retainFinished = false
+    pipeline.tracker.onSessionEnd = { [unowned self] s in self.sessionEnded(s) }
+    pipeline.engine.setDeadline(1)  // the first packet starts the clock
+  }
+
+  /// After each batch of packets or an idle tick: runs the timers whose packet time has come.
+  public func afterBatch() {
+    let now = pipeline.engine.nowNs
+    guard now > 0, now >= nextTickNs else { return }
+    tick(now)
+  }
+
+  /// Packet time now (for alerts that are not about one session).
+  var nowNs: UInt64 { pipeline.engine.nowNs }
+
+  private func tick(_ now: UInt64) {
+    if nextSummaryNs == 0 {
+      intervalStartNs = now
+      nextSummaryNs = now + UInt64(config.summaryIntervalSeconds) * 1_000_000_000
+      nextUpdateCheckNs = now + Self.updateCheckNs
+    }
+    pipeline.engine.expireIdle(buckets: 4096)
+    announceNew()
+    if now >= nextUpdateCheckNs {
+      checkHostUpdates(now)
+      nextUpdateCheckNs = now + Self.updateCheckNs
+    }
+    alerts.drain()
+    if now >= nextSummaryNs {
+      summary(now, final: false)
+      let step = UInt64(config.summaryIntervalSeconds) * 1_000_000_000
+      while nextSummaryNs <= now { nextSummaryNs += step }  // an idle gap skips, not floods
+    }
+    nextTickNs = now + Self.tickNs
+    pipeline.engine.setDeadline(nextTickNs)
+  }
+
+  private func announceNew() {
+    for s in pipeline.tracker.openSessions where announced[s.flowID] == nil {
+      guard let r = pipeline.report(s) else { continue }
+      announce(flow: s.flowID, r)
+    }
+    updateEgressMetrics()
+  }
+
+  private func announce(flow: UInt32, _ r: ScanReport.Session) {
+    let isPool = r.finding == .stratum || r.finding == .poolConnection
+    announced[flow] = Announced(host: r.clientIP, pool: "\(r.poolIP)", isPool: isPool)
+    sessionsStarted += 1
+    metrics?.sessionsStarted.increment()
+    alerts.send(
+      Alert(
+        kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), json: Self.sessionAlert(r),
+        keys: [
+          "host", "pool_ip", "pool_port", "pool_name", "pool_domain", "protocol", "coin", "algorithm", "login",
+          "wallet", "account", "worker", "agent", "miner", "finding", "confidence", "evidence", "difficulty",
+          "first_seen",
+        ]))
+  }
+
+  static func sessionAlert(_ r: ScanReport.Session) -> [String: Any] {
+    var j = ScanReport.sessionJSON(r)
+    j["host"] = "\(r.clientIP)"
+    return j
+  }
+
+  private func sessionEnded(_ s: MiningSession) {
+    guard let r = pipeline.report(s) else { return }
+    if announced[s.flowID] == nil { announce(flow: s.flowID, r) }  // never an end without a start
+    guard let a = announced.removeValue(forKey: s.flowID) else { return }
+    sessionsEnded += 1
+    metrics?.sessionsEnded.increment()
+    if a.isPool {
+      interval.egressBytes += r.egressBytes &- a.egressAtSummary
+      interval.hosts.insert(a.host)
+      interval.pools.insert(a.pool)
+      if let rate = r.hashrate?.rate { interval.rates[r.algorithm ?? "unknown", default: 0] += rate }
+      metrics?.egressBits.increment(by: Int64((r.egressBytes &- a.egressInMetrics) * 8))
+    }
+    alerts.send(
+      Alert(
+        kind: .sessionEnd, severity: .info, timeNs: r.lastNs, json: Self.sessionAlert(r),
+        keys: [
+          "host", "pool_ip", "pool_port", "pool_name", "protocol", "coin", "algorithm", "login", "worker",
+          "shares_submitted", "shares_accepted", "shares_rejected", "hashrate_hps", "hashrate_low_hps",
+          "hashrate_high_hps", "reported_hashrate_hps", "egress_bytes", "ingress_bytes", "first_seen",
+          "last_seen", "duration_s",
+        ]))
+  }
+
+  /// Open pool sessions as reported now, with their announcement.
+  private func openPoolSessions() -> [(UInt32, ScanReport.Session)] {
+    pipeline.tracker.openSessions.compactMap { s in
+      guard let a = announced[s.flowID], a.isPool, let r = pipeline.report(s) else { return nil }
+      return (s.flowID, r)
+    }
+  }
+
+  private func updateEgressMetrics() {
+    guard let metrics else { return }
+    for (flow, r) in openPoolSessions() {
+      let counted = announced[flow]!.egressInMetrics
+      if r.egressBytes > counted {
+        metrics.egressBits.increment(by: Int64((r.egressBytes - counted) * 8))
+        announced[flow]!.egressInMetrics = r.egressBytes
+      }
+    }
+  }
+
+  /// Per host and algorithm, the summed estimate of its open sessions with enough shares.
+  private func hostRates() -> [IPAddress: [String: Double]] {
+    var out: [IPAddress: [String: Double]] = [:]
+    for (_, r) in openPoolSessions() where r.sharesSubmitted >= Self.updateMinShares {
+      if let rate = r.hashrate?.rate { out[r.clientIP, default: [:]][r.algorithm ?? "unknown", default: 0] += rate }
+    }
+    return out
+  }
+
+  private func checkHostUpdates(_ now: UInt64) {
+    for (host, rates) in hostRates() {
+      let before = hostAlerted[host] ?? [:]
+      let material = rates.contains { algo, rate in
+        guard let old = before[algo], old > 0 else { return true }
+        return abs(rate - old) / old > config.updateThreshold
+      }
+      guard material else { continue }
+      hostAlerted[host] = rates
+      var json: [String: Any] = ["host": "\(host)", "hashrate_hps_by_algorithm": rates]
+      json["previous_hashrate_hps_by_algorithm"] = before
+      alerts.send(
+        Alert(
+          kind: .hostUpdate, severity: .notice, timeNs: now, json: json,
+          keys: ["host", "hashrate_hps_by_algorithm", "previous_hashrate_hps_by_algorithm"]))
+    }
+  }
+
+  /// The periodic summary (and the final one at shutdown).
+  public func summary(_ now: UInt64, final: Bool) {
+    var totals = interval
+    for (flow, r) in openPoolSessions() {
+      let a = announced[flow]!
+      totals.egressBytes += r.egressBytes &- a.egressAtSummary
+      announced[flow]!.egressAtSummary = r.egressBytes
+      totals.hosts.insert(r.clientIP)
+      totals.pools.insert("\(r.poolIP)")
+      if let rate = r.hashrate?.rate { totals.rates[r.algorithm ?? "unknown", default: 0] += rate }
+    }
+    updateEgressMetrics()
+    let seconds = max(Double(now &- intervalStartNs) / 1e9, 1)
+    let mbps = Double(totals.egressBytes) * 8 / seconds / 1e6
+    var json: [String: Any] = [
+      "interval_s": seconds, "mining_hosts": totals.hosts.count, "pools": totals.pools.count,
+      "egress_bytes": totals.egressBytes, "egress_mbps": mbps, "hashrate_hps_by_algorithm": totals.rates,
+      "sessions_active": announced.count, "sessions_started_total": sessionsStarted,
+      "sessions_ended_total": sessionsEnded, "lookup_hosts": pipeline.tracker.lookupHosts,
+      "alerts_queued": alerts.queued, "alerts_dropped": alerts.dropped, "final": final,
+    ]
+    let anomalies = pipeline.anomalies
+    json["anomalies"] = anomalies
+    var keys = [
+      "interval_s", "mining_hosts", "pools", "egress_mbps", "hashrate_hps_by_algorithm", "sessions_active",
+      "sessions_started_total", "sessions_ended_total", "lookup_hosts", "alerts_queued", "alerts_dropped",
+    ]
+    if let (recv, drop, ifdrop) = captureStats?() {
+      json["capture_received"] = recv
+      json["capture_dropped"] = drop
+      json["capture_if_dropped"] = ifdrop
+      keys += ["capture_received", "capture_dropped", "capture_if_dropped"]
+      metrics?.capture(received: recv, dropped: drop, ifDropped: ifdrop)
+      if drop + ifdrop > lastDropped {
+        alerts.send(
+          Alert(
+            kind: .captureDrops, severity: .warning, timeNs: now,
+            json: ["capture_dropped": drop, "capture_if_dropped": ifdrop, "dropped_since_last": drop + ifdrop - lastDropped],
+            keys: ["capture_dropped", "capture_if_dropped", "dropped_since_last"]))
+        lastDropped = drop + ifdrop
+      }
+    }
+    keys += ["anomalies", "final"]
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, json: json, keys: keys))
+    metrics?.summary(hosts: totals.hosts.count, pools: totals.pools.count, rates: totals.rates, active: announced.count)
+    metrics?.anomalies(anomalies, since: lastAnomalies)
+    lastAnomalies = anomalies
+    summaries += 1
+    let rateText = totals.rates.sorted { $0.key < $1.key }.map { "\($0.key) \(Units.rate($0.value))" }
+      .joined(separator: ", ")
+    onStatus?(
+      "\(totals.hosts.count) mining hosts, \(totals.pools.count) pools, \(Units.mbps(mbps)) to pools"
+        + (rateText.isEmpty ? "" : ", \(rateText)"))
+    interval = IntervalTotals()
+    intervalStartNs = now
+    pipeline.tracker.forgetReported()
+  }
+
+  /// SIGUSR1: the current per-host table, one alert per host.
+  public func writeHostTable() -> [Alert] {
+    var byHost: [IPAddress: [ScanReport.Session]] = [:]
+    for s in pipeline.tracker.openSessions { if let r = pipeline.report(s) { byHost[r.clientIP, default: []].append(r) } }
+    var out: [Alert] = []
+    for (host, sessions) in byHost.sorted(by: { $0.key < $1.key }) {
+      var rates: [String: Double] = [:]
+      for r in sessions { if let v = r.hashrate?.rate { rates[r.algorithm ?? "unknown", default: 0] += v } }
+      let json: [String: Any] = [
+        "host": "\(host)", "sessions": sessions.count, "pools": Set(sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
+        "egress_bytes": sessions.reduce(0) { $0 + $1.egressBytes }, "hashrate_hps_by_algorithm": rates,
+        "logins": sessions.compactMap(\.login),
+      ]
+      let a = Alert(
+        kind: .hostTable, severity: .info, timeNs: pipeline.engine.nowNs, json: json,
+        keys: ["host", "sessions", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "logins"])
+      alerts.send(a)
+      out.append(a)
+    }
+    return out
+  }
+
+  /// Shutdown: every flow ends (session_end alerts), then the final summary.
+  public func finish() {
+    pipeline.engine.flush()
+    summary(max(pipeline.engine.nowNs, intervalStartNs), final: true)
+  }
+
+  /// SIGHUP: new signatures, atomically between two packets.
+  public func reload(_ signatures: Signatures) throws {
+    try pipeline.reload(signatures)
+  }
+}
