@@ -30,7 +30,9 @@ final class SyslogTransport {
     }
     let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
     if sent == bytes.count { return true }
-    close()  // reconnect next time: the receiver restarted, or its socket went away
+    // Busy (a full receive queue): keep the socket and try later. Anything else: the receiver
+    // restarted or went away, so reconnect next time.
+    if !(sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) { close() }
     return false
   }
 

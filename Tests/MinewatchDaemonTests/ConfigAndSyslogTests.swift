@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import MinewatchDaemon
+
+@Suite struct ConfigAndSyslogTests {
+  @Test func sampleConfigLoads() throws {
+    let c = try DaemonConfig.load(path: Paths.repo.appendingPathComponent("systemd/minewatch.conf").path)
+    #expect(c.interface == "eth1")
+    #expect(c.syslog == .unix(path: "/dev/log"))
+    #expect(c.summaryIntervalSeconds == 300)
+    #expect(c.user == nil)
+    #expect(c.jsonLog == "/var/log/minewatch/alerts.jsonl" && c.metricsListen == "127.0.0.1:9530")
+  }
+
+  @Test func badLinesNameFileAndLine() throws {
+    let path = Paths.scratch("bad.conf")
+    for (text, message) in [
+      ("interface = eth0\nsummary_interval = soon\n", ":2: summary_interval: 'soon' is not a duration"),
+      ("# fine\n\nsnaplen = 99999999\n", ":3: snaplen: '99999999' is not a whole number in 256...262144"),
+      ("colour = blue\n", ":1: unknown key 'colour'"),
+      ("syslog = udp://pool.example:514\n", ":1: syslog: 'udp://pool.example:514' needs a numeric address"),
+      ("internal_networks = 10.0.0.0/8, 300.1.2.3/8\n", ":1: internal_networks: '300.1.2.3/8' is not a CIDR network"),
+      ("just words\n", ":1: expected 'key = value'"),
+    ] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+      #expect(throws: Error.self) { try DaemonConfig.load(path: path) }
+      do {
+        _ = try DaemonConfig.load(path: path)
+      } catch {
+        #expect("\(error)".hasPrefix(path + message), "\(error)")
+      }
+    }
+    try Data([0xff, 0x00, 0x41]).write(to: URL(fileURLWithPath: path))
+    #expect(throws: Error.self) { try DaemonConfig.load(path: path) }
+  }
+
+  @Test func syslogTargets() throws {
+    #expect(try DaemonConfig.syslogTarget("udp://192.0.2.5:514") == .udp(host: "192.0.2.5", port: 514))
+    #expect(try DaemonConfig.syslogTarget("tcp://[2001:db8::5]:6514") == .tcp(host: "2001:db8::5", port: 6514))
+    #expect(try DaemonConfig.syslogTarget("unix:/run/x.sock") == .unix(path: "/run/x.sock"))
+    #expect(try DaemonConfig.syslogTarget("local") == .unix(path: "/dev/log"))
+  }
+
+  func alert() -> Alert {
+    Alert(
+      kind: .sessionStart, severity: .warning, timeNs: 1_763_900_000_123_000_000,
+      json: ["host": "10.31.7.23", "pool_ip": "203.0.113.50", "login": "a \"quoted\" ]name", "coin": NSNull()],
+      keys: ["host", "pool_ip", "login", "coin"])
+  }
+
+  @Test func rfc5424WithStructuredData() {
+    let m = SyslogMessage.format(alert(), format: .rfc5424, facility: 16, ident: "minewatch", hostname: "gw1", pid: 42)
+    #expect(
+      m
+        == #"<132>1 2025-11-23T12:13:20.123Z gw1 minewatch 42 session_start [minewatch@32473 event="session_start" host="10.31.7.23" pool_ip="203.0.113.50" login="a \"quoted\" \]name"] event=session_start host=10.31.7.23 pool_ip=203.0.113.50 login="a \"quoted\" ]name""#
+    )
+  }
+
+  @Test func rfc3164ForOldReceivers() {
+    let m = SyslogMessage.format(alert(), format: .rfc3164, facility: 3, ident: "minewatch", hostname: "gw1", pid: 42)
+    #expect(m == #"<28>Nov 23 12:13:20 gw1 minewatch[42]: event=session_start host=10.31.7.23 pool_ip=203.0.113.50 login="a \"quoted\" ]name""#)
+  }
+
+  @Test func alertsQueueWhileSyslogIsAwayAndDrainInOrder() throws {
+    let path = Paths.scratch("syslog.sock")
+    var c = try config([("queue_limit", "50")])
+    c.syslog = .unix(path: path)
+    let d = try AlertDispatcher(config: c)
+    for i in 0..<60 {
+      d.send(Alert(kind: .summary, severity: .notice, timeNs: UInt64(i) * 1_000_000_000, json: ["n": i], keys: ["n"]))
+    }
+    #expect(d.queued == 50 && d.dropped == 10 && d.sent == 0)
+    let receiver = try DatagramReceiver(path: path)
+    var got: [String] = []
+    for _ in 0..<100 where d.queued > 0 {  // the socket holds a few at a time, like a busy syslogd
+      d.drain()
+      got += receiver.receiveAll()
+    }
+    got += receiver.receiveAll()
+    #expect(got.count == 50 && d.sent == 50)
+    #expect(got.first?.hasSuffix("event=summary n=10") == true)  // the ten oldest made room
+    #expect(got.last?.hasSuffix("event=summary n=59") == true)
+    d.send(Alert(kind: .summary, severity: .notice, timeNs: 0, json: ["n": 60], keys: ["n"]))
+    #expect(receiver.receiveAll().count == 1 && d.queued == 0)
+  }
+
+  @Test func notifyProtocol() throws {
+    let path = Paths.scratch("notify.sock")
+    let listener = try DatagramReceiver(path: path)
+    let n = try #require(Notifier(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"]))
+    #expect(n.watchdogInterval == 1.0)
+    n.send("READY=1\nSTATUS=capturing")
+    n.watchdog()
+    n.watchdog()  // within the interval: no second ping
+    #expect(listener.receiveAll() == ["READY=1\nSTATUS=capturing", "WATCHDOG=1"])
+    #expect(Notifier(environment: [:]) == nil)
+  }
+
+  @Test func metricsEndpointServesPrometheusText() throws {
+    let metrics = DaemonMetrics()
+    metrics.summary(hosts: 3, pools: 2, rates: ["sha256d": 7.5e6], active: 4)
+    let port = UInt16(20000 + getpid() % 20000)
+    let server = try MetricsServer(listen: "127.0.0.1:\(port)", metrics: metrics)
+    server.start()
+    defer { server.shutdown() }
+    func get(_ path: String) -> String {
+      let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      defer { close(s) }
+      _ = withSockaddr(host: "127.0.0.1", port: port) { sa, len, _ in connect(s, sa, len) }
+      let req = Array("GET \(path) HTTP/1.0\r\n\r\n".utf8)
+      _ = req.withUnsafeBytes { send(s, $0.baseAddress, $0.count, 0) }
+      var out: [UInt8] = []
+      var buf = [UInt8](repeating: 0, count: 4096)
+      while true {
+        let n = recv(s, &buf, buf.count, 0)
+        if n <= 0 { break }
+        out += buf[0..<n]
+      }
+      return String(decoding: out, as: UTF8.self)
+    }
+    let body = get("/metrics")
+    #expect(body.hasPrefix("HTTP/1.0 200 OK"))
+    #expect(body.contains("minewatch_mining_hosts 3"))
+    #expect(body.contains(#"minewatch_hashrate_hps{algorithm="sha256d"} 7500000"#))
+    #expect(get("/other").hasPrefix("HTTP/1.0 404"))
+  }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import MinewatchDaemon
+
+/// The daemon's alerts, on packet time, from captures replayed through its pipeline.
+@Suite struct ReplayAlertTests {
+  func replay(_ files: [String], _ pairs: [(String, String)] = []) throws -> [Alert] {
+    try Daemon.replay(files: files.map(Paths.capture), config: config([("summary_interval", "60")] + pairs), keepAlerts: true)
+  }
+
+  @Test func sessionSummariesAndEndOnPacketTime() throws {
+    let alerts = try replay(["miners/btc_sha256d_cpuminer_eth.pcap"])
+    let kinds = alerts.map(\.kind.rawValue)
+    #expect(kinds.first == "session_start")
+    #expect(kinds.suffix(2) == ["session_end", "summary"])
+    let summaries = alerts.filter { $0.kind == .summary }
+    #expect(summaries.count == 5)  // four whole minutes of 270 s, then the final one
+    #expect(summaries.map { $0.json["final"] as? Bool } == [false, false, false, false, true])
+    // On a one-minute grid of packet time (each fires at the first packet past its minute),
+    // whatever the replay's speed.
+    let first = summaries[0].timeNs
+    for (i, s) in summaries.dropLast().enumerated() {
+      let offset = Double(s.timeNs - first) / 1e9 - Double(i) * 60
+      #expect(offset >= -10 && offset < 10, "summary \(i) at +\(offset) s off its minute")
+    }
+    for s in summaries {
+      #expect(s.json["mining_hosts"] as? Int == 1 && s.json["pools"] as? Int == 1)
+      let rates = s.json["hashrate_hps_by_algorithm"] as? [String: Double] ?? [:]
+      #expect(rates.keys.sorted() == ["sha256d"])
+    }
+    let start = try #require(alerts.first)
+    #expect(start.json["host"] as? String == "10.31.7.23")
+    #expect(start.json["pool_ip"] as? String == "203.0.113.50" && start.json["coin"] as? String == "BTC")
+    #expect(start.json["login"] as? String == "mwlab.rig01" && start.json["confidence"] as? String == "high")
+    let evidence = try #require(start.fields.first { $0.0 == "evidence" }?.1)
+    #expect(evidence.hasPrefix("dns:stratum.braiins.com,method:mining.authorize"))
+    let end = try #require(alerts.first { $0.kind == .sessionEnd })
+    #expect(end.json["shares_submitted"] as? Int == 94 && end.json["shares_accepted"] as? Int == 94)
+    let rate = try #require(end.json["hashrate_hps"] as? Double)
+    #expect(abs(rate - 6.56e6) / 6.56e6 < 0.36)
+    // Egress over the whole capture adds up across the summaries to the session's bytes.
+    let egress = summaries.compactMap { $0.json["egress_bytes"] as? UInt64 }.reduce(0, +)
+    #expect(egress == end.json["egress_bytes"] as? UInt64)
+  }
+
+  @Test func updatesOnlyWhenTheEstimateMovesMaterially() throws {
+    let alerts = try replay(["miners/xmr_rx0_plain_eth.pcap"])
+    let updates = alerts.filter { $0.kind == .hostUpdate }
+    // 33 checks over 330 s; the estimate settles, so few are material.
+    #expect(updates.count >= 1 && updates.count <= 6, "\(updates.count)")
+    for pair in zip(updates.dropFirst(), updates) {
+      let new = pair.0.json["hashrate_hps_by_algorithm"] as? [String: Double] ?? [:]
+      let old = pair.1.json["hashrate_hps_by_algorithm"] as? [String: Double] ?? [:]
+      for (k, v) in new { #expect(abs(v - (old[k] ?? 0)) / (old[k] ?? 1) > 0.25) }
+    }
+    let strict = try replay(["miners/xmr_rx0_plain_eth.pcap"], [("update_threshold", "5")])
+    #expect(strict.filter { $0.kind == .hostUpdate }.count == 1)  // only the first estimate
+  }
+
+  @Test func everySessionStartsAndEnds() throws {
+    let alerts = try replay(["public/ndpi_mining.pcapng", "miners/xmr_rx0_tls_sni_eth.pcap"])
+    let starts = alerts.filter { $0.kind == .sessionStart }
+    let ends = alerts.filter { $0.kind == .sessionEnd }
+    #expect(starts.count == 5 && ends.count == 5)
+    #expect(Set(starts.compactMap { $0.json["host"] as? String }) == ["147.229.13.222", "192.168.2.92", "192.168.2.148", "10.31.7.26"])
+    let tls = try #require(starts.first { $0.json["host"] as? String == "10.31.7.26" })
+    #expect(tls.json["finding"] as? String == "pool-connection" && tls.json["pool_name"] as? String == "SupportXMR")
+  }
+
+  @Test func decoysRaiseNothing() throws {
+    let alerts = try replay(["public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap", "public/peafowl_ethereum-js-http.pcap"])
+    #expect(alerts.allSatisfy { $0.kind == .summary })
+    #expect(alerts.allSatisfy { $0.json["mining_hosts"] as? Int == 0 })
+  }
+
+  @Test func replayIsDeterministicAndWritesJSONLines() throws {
+    let log1 = Paths.scratch("a.jsonl")
+    let log2 = Paths.scratch("b.jsonl")
+    for log in [log1, log2] {
+      try Daemon.replay(files: [Paths.capture("miners/ltc_scrypt_cpuminer_eth.pcap")], config: config([("summary_interval", "60"), ("json_log", log)]))
+    }
+    let a = try String(contentsOfFile: log1, encoding: .utf8)
+    #expect(a == (try String(contentsOfFile: log2, encoding: .utf8)))
+    let lines = a.split(separator: "\n")
+    #expect(lines.count >= 6)
+    for l in lines {
+      let obj = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any]
+      #expect(obj?["event"] is String && obj?["time"] is String)
+    }
+  }
+}
