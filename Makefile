@@ -5,7 +5,10 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps build run test bench sample format clean
+.PHONY: all deps test-deps build run test bench sample format install clean
+
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
 
 all: build
 
@@ -17,13 +20,25 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpcap-dev pkg-config >/dev/null; \
 	fi
 
+# The daemon's live test needs ip (network namespaces), tcpreplay and a real rsyslogd.
+test-deps: deps
+	@missing=""; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v tcpreplay >/dev/null || missing="$$missing tcpreplay"; \
+	command -v rsyslogd >/dev/null && [ -x /usr/sbin/rsyslogd ] || missing="$$missing rsyslog"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
 run: build
 	.build/debug/minewatch scan Tests/Fixtures/sample.pcap
 
-test: deps
+test: test-deps
 	$(SWIFT) test
 
 # Regenerates the bundled sample from the project's own generator.
@@ -38,6 +53,20 @@ bench: deps
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
 	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
 	@Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
+
+# Binary, signatures and docs under $(PREFIX); unit and sample config where systemd looks.
+install:
+	$(SWIFT) build -c release --product minewatch
+	install -D -m 0755 .build/release/minewatch $(DESTDIR)$(PREFIX)/bin/minewatch
+	install -d $(DESTDIR)$(PREFIX)/share/minewatch/signatures
+	install -m 0644 signatures/*.txt $(DESTDIR)$(PREFIX)/share/minewatch/signatures/
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/minewatch/README.md
+	install -D -m 0644 systemd/minewatch.service $(DESTDIR)$(SYSCONFDIR)/systemd/system/minewatch.service
+	@if [ -f $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf ]; then \
+	  echo "keeping $(SYSCONFDIR)/minewatch/minewatch.conf"; \
+	else \
+	  install -D -m 0644 systemd/minewatch.conf $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf; \
+	fi
 
 format:
 	$(SWIFT) format -i -r Sources Tests Package.swift

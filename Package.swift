@@ -48,7 +48,8 @@ let package = Package(
       dependencies: ["CaptureForge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
     .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"]),
-    .testTarget(name: "MinewatchDaemonTests", dependencies: ["MinewatchDaemon", "MinewatchKit", "CaptureForge"]),
+    .testTarget(
+      name: "MinewatchDaemonTests", dependencies: ["MinewatchDaemon", "MinewatchKit", "CaptureForge"]),
   ],
   swiftLanguageModes: [.v6]
 )

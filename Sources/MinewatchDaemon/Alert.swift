@@ -14,7 +14,11 @@ public struct Alert: @unchecked Sendable {
   }
 
   /// RFC 5424 severities.
-  public enum Severity: Int, Sendable { case warning = 4, notice = 5, info = 6 }
+  public enum Severity: Int, Sendable {
+    case warning = 4
+    case notice = 5
+    case info = 6
+  }
 
   public let kind: Kind
   public let severity: Severity
@@ -41,6 +45,7 @@ public struct Alert: @unchecked Sendable {
 
   /// A field's value as text; null is left out.
   static func text(_ v: Any) -> String? {
+    if let b = v as? Bool, type(of: v) == Bool.self { return b ? "true" : "false" }
     switch v {
     case is NSNull: return nil
     case let s as String: return s
@@ -56,7 +61,9 @@ public struct Alert: @unchecked Sendable {
   }
 
   public var jsonLine: String {
-    let data = (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    let data =
+      (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
+      ?? Data()
     return String(decoding: data, as: UTF8.self)
   }
 }

@@ -37,7 +37,8 @@ public enum Daemon {
   /// `minewatch run --replay FILE...`: the daemon's pipeline over capture files on packet time,
   /// so a replay gives the alerts the live daemon would have given. Returns the alerts.
   @discardableResult
-  public static func replay(files: [String], config: DaemonConfig, keepAlerts: Bool = false) throws -> [Alert] {
+  public static func replay(files: [String], config: DaemonConfig, keepAlerts: Bool = false) throws -> [Alert]
+  {
     let signatures = try loadSignatures(config)
     let alerts = try AlertDispatcher(config: config)
     alerts.keepDelivered = keepAlerts
@@ -55,44 +56,74 @@ public enum Daemon {
   }
 
   static func loadSignatures(_ config: DaemonConfig) throws -> Signatures {
-    guard let dir = config.signatures.map({ URL(fileURLWithPath: $0) }) ?? Signatures.defaultDirectory() else {
+    guard let dir = config.signatures.map({ URL(fileURLWithPath: $0) }) ?? Signatures.defaultDirectory()
+    else {
       throw MinewatchError.signatures("no signature directory found: set signatures = DIR")
     }
     return try Signatures(directory: dir)
   }
 
-  /// `minewatch run`: a live capture until SIGTERM or SIGINT.
-  public static func run(config: DaemonConfig, logger: Logger) async throws {
-    guard let interface = config.interface else { throw MinewatchError.usage("no interface: set interface = NAME or pass -i") }
+  /// What `prepare` opened as root, handed to `serve` after privileges are gone.
+  public struct Prepared: Sendable {
+    let config: DaemonConfig
+    let signatures: Signatures
+    let handle: CaptureHandle
+    let metrics: DaemonMetrics?
+    let server: MetricsServer?
+  }
+
+  /// `minewatch run`, first half, synchronous on the main thread before any other thread
+  /// exists: opens the capture (the one step that needs CAP_NET_RAW, and CAP_NET_ADMIN for
+  /// promiscuous mode), binds the metrics port, then drops to the configured user, so that every
+  /// thread started afterwards, the runtime's included, is born unprivileged.
+  public static func prepare(config: DaemonConfig) throws -> Prepared {
+    // The signal mask survives exec: a launcher that blocked SIGTERM would make the daemon
+    // deaf to it. Unblock what the daemon handles before anything else.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    for s in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&unblock, s) }
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    guard let interface = config.interface else {
+      throw MinewatchError.usage("no interface: set interface = NAME or pass -i")
+    }
     let signatures = try loadSignatures(config)
     var err = [CChar](repeating: 0, count: 512)
-    // Opening the capture is the one step that needs CAP_NET_RAW (CAP_NET_ADMIN for promiscuous mode).
     guard
       let capture = mw_capture_open_live(
         interface, Int32(config.snaplen), Int32(config.bufferMiB << 20), config.promiscuous ? 1 : 0,
         config.immediate ? 1 : 0, 250, config.filter, &err, err.count)
     else {
-      throw MinewatchError.unreadable(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      throw MinewatchError.unreadable(
+        String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
-    let handle = CaptureHandle(raw: capture)
     let metrics = config.metricsListen != nil ? DaemonMetrics() : nil
     let server = try config.metricsListen.map { try MetricsServer(listen: $0, metrics: metrics!) }
     if let user = config.user { try Privileges.drop(to: user) }
     // Fail before READY when the JSON log cannot be written by the user we now are.
     _ = try AlertDispatcher(config: config)
+    return Prepared(
+      config: config, signatures: signatures, handle: CaptureHandle(raw: capture), metrics: metrics,
+      server: server)
+  }
+
+  /// `minewatch run`, second half: capture until SIGTERM or SIGINT.
+  public static func serve(_ p: Prepared, logger: Logger) async throws {
     let notifier = Notifier()
-    let mailbox = Mailbox()
-    server?.start()
+    p.server?.start()
     logger.info(
-      "capturing", metadata: ["interface": "\(interface)", "filter": "\(config.filter ?? "")", "user": "\(config.user ?? "unchanged")"])
+      "capturing",
+      metadata: [
+        "interface": "\(p.config.interface ?? "")", "filter": "\(p.config.filter ?? "")",
+        "user": "\(p.config.user ?? "unchanged")",
+      ])
     let service = CaptureService(
-      config: config, signatures: signatures, handle: handle, mailbox: mailbox, metrics: metrics, notifier: notifier,
-      logger: logger)
+      config: p.config, signatures: p.signatures, handle: p.handle, mailbox: Mailbox(), metrics: p.metrics,
+      notifier: notifier, logger: logger)
     let group = ServiceGroup(
       configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
-    server?.shutdown()
-    mw_capture_close(capture)
+    p.server?.shutdown()
+    mw_capture_close(p.handle.raw)
   }
 }
 
@@ -155,7 +186,8 @@ struct CaptureLoop {
     let alerts = try AlertDispatcher(config: config)
     let dp = try DaemonPipeline(config: config, signatures: signatures, alerts: alerts, metrics: metrics)
     guard mw_engine_set_linktype(dp.pipeline.engine.raw, mw_capture_linktype(handle.raw)) == 0 else {
-      throw MinewatchError.unreadable("link type \(mw_capture_linktype(handle.raw)) of the interface is not supported")
+      throw MinewatchError.unreadable(
+        "link type \(mw_capture_linktype(handle.raw)) of the interface is not supported")
     }
     dp.captureStats = {
       var r: UInt64 = 0
@@ -169,7 +201,12 @@ struct CaptureLoop {
     loop: while true {
       let n = mw_capture_live_dispatch(handle.raw, dp.pipeline.engine.raw, 4096, &err, err.count)
       if n == -1 {
-        logger.error("capture failed", metadata: ["reason": "\(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"])
+        logger.error(
+          "capture failed",
+          metadata: [
+            "reason":
+              "\(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
+          ])
         break
       }
       if n == 0 {
@@ -186,7 +223,10 @@ struct CaptureLoop {
         case .hostTable:
           let rows = dp.writeHostTable()
           logger.notice("host table", metadata: ["hosts": "\(rows.count)"])
-          for r in rows { FileHandle.standardError.write(Data(("minewatch: " + r.fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n").utf8)) }
+          for r in rows {
+            FileHandle.standardError.write(
+              Data(("minewatch: " + r.fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n").utf8))
+          }
         case .reload:
           do {
             try dp.reload(Daemon.loadSignatures(config))

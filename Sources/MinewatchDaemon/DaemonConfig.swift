@@ -82,7 +82,8 @@ public struct DaemonConfig: Sendable, Equatable {
     }
     func int(_ range: ClosedRange<Int>) throws -> Int {
       guard let v = Int(value), range.contains(v) else {
-        throw MinewatchError.usage("\(key): '\(value)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+        throw MinewatchError.usage(
+          "\(key): '\(value)' is not a whole number in \(range.lowerBound)...\(range.upperBound)")
       }
       return v
     }
@@ -159,12 +160,15 @@ public struct DaemonConfig: Sendable, Equatable {
     if v == "none" { return .none }
     if v == "local" { return .unix(path: "/dev/log") }
     if v.hasPrefix("unix:") { return .unix(path: String(v.dropFirst(5))) }
-    for (scheme, make) in [("udp://", SyslogTarget.udp), ("tcp://", SyslogTarget.tcp)] where v.hasPrefix(scheme) {
+    for (scheme, make) in [("udp://", SyslogTarget.udp), ("tcp://", SyslogTarget.tcp)]
+    where v.hasPrefix(scheme) {
       guard let (h, p) = hostPort(String(v.dropFirst(scheme.count))) else {
-        throw MinewatchError.usage("syslog: '\(v)' needs a numeric address and port, e.g. udp://192.0.2.5:514")
+        throw MinewatchError.usage(
+          "syslog: '\(v)' needs a numeric address and port, e.g. udp://192.0.2.5:514")
       }
       return make(h, p)
     }
-    throw MinewatchError.usage("syslog: '\(v)' is not local, none, unix:PATH, udp://ADDR:PORT or tcp://ADDR:PORT")
+    throw MinewatchError.usage(
+      "syslog: '\(v)' is not local, none, unix:PATH, udp://ADDR:PORT or tcp://ADDR:PORT")
   }
 }

@@ -20,15 +20,22 @@ public final class DaemonMetrics: Sendable {
   }
 
   public init() {
-    miningHosts = registry.makeGauge(descriptor: Self.d("mining_hosts", "Hosts mining through a pool in the last summary interval"))
-    pools = registry.makeGauge(descriptor: Self.d("pools", "Distinct pool addresses in the last summary interval"))
+    miningHosts = registry.makeGauge(
+      descriptor: Self.d("mining_hosts", "Hosts mining through a pool in the last summary interval"))
+    pools = registry.makeGauge(
+      descriptor: Self.d("pools", "Distinct pool addresses in the last summary interval"))
     sessionsActive = registry.makeGauge(descriptor: Self.d("sessions_active", "Mining sessions open now"))
-    egressBits = registry.makeCounter(descriptor: Self.d("egress_bits_to_pools_total", "Bits sent by internal hosts to mining pools"))
-    sessionsStarted = registry.makeCounter(descriptor: Self.d("sessions_started_total", "Mining sessions announced"))
+    egressBits = registry.makeCounter(
+      descriptor: Self.d("egress_bits_to_pools_total", "Bits sent by internal hosts to mining pools"))
+    sessionsStarted = registry.makeCounter(
+      descriptor: Self.d("sessions_started_total", "Mining sessions announced"))
     sessionsEnded = registry.makeCounter(descriptor: Self.d("sessions_ended_total", "Mining sessions ended"))
-    received = registry.makeGauge(descriptor: Self.d("capture_packets_received", "Packets the kernel handed to the capture"))
-    dropped = registry.makeGauge(descriptor: Self.d("capture_packets_dropped", "Packets dropped by the kernel's capture buffer"))
-    ifDropped = registry.makeGauge(descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"))
+    received = registry.makeGauge(
+      descriptor: Self.d("capture_packets_received", "Packets the kernel handed to the capture"))
+    dropped = registry.makeGauge(
+      descriptor: Self.d("capture_packets_dropped", "Packets dropped by the kernel's capture buffer"))
+    ifDropped = registry.makeGauge(
+      descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"))
   }
 
   func summary(hosts: Int, pools: Int, rates: [String: Double], active: Int) {
@@ -37,7 +44,9 @@ public final class DaemonMetrics: Sendable {
     sessionsActive.set(Double(active))
     for (algorithm, rate) in rates {
       registry.makeGauge(
-        descriptor: Self.d("hashrate", unit: "hps", "Estimated hashrate to pools in the last summary interval, hashes (solutions) per second"),
+        descriptor: Self.d(
+          "hashrate", unit: "hps",
+          "Estimated hashrate to pools in the last summary interval, hashes (solutions) per second"),
         labels: [("algorithm", algorithm)]
       ).set(rate)
     }
@@ -52,7 +61,8 @@ public final class DaemonMetrics: Sendable {
   func anomalies(_ now: [String: UInt64], since before: [String: UInt64]) {
     for (name, count) in now where count > before[name, default: 0] {
       registry.makeCounter(
-        descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"), labels: [("name", name)]
+        descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"),
+        labels: [("name", name)]
       ).increment(by: Int64(count - before[name, default: 0]))
     }
   }

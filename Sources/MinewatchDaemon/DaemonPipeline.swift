@@ -47,7 +47,9 @@ public final class DaemonPipeline {
   /// Shares needed before an estimate is worth an update alert (±33 % at 36 shares).
   static let updateMinShares = 10
 
-  public init(config: DaemonConfig, signatures: Signatures, alerts: AlertDispatcher, metrics: DaemonMetrics?) throws {
+  public init(config: DaemonConfig, signatures: Signatures, alerts: AlertDispatcher, metrics: DaemonMetrics?)
+    throws
+  {
     self.config = config
     self.alerts = alerts
     self.metrics = metrics
@@ -108,7 +110,8 @@ public final class DaemonPipeline {
       Alert(
         kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), json: Self.sessionAlert(r),
         keys: [
-          "host", "pool_ip", "pool_port", "pool_name", "pool_domain", "protocol", "coin", "algorithm", "login",
+          "host", "pool_ip", "pool_port", "pool_name", "pool_domain", "protocol", "coin", "algorithm",
+          "login",
           "wallet", "account", "worker", "agent", "miner", "finding", "confidence", "evidence", "difficulty",
           "first_seen",
         ]))
@@ -167,7 +170,9 @@ public final class DaemonPipeline {
   private func hostRates() -> [IPAddress: [String: Double]] {
     var out: [IPAddress: [String: Double]] = [:]
     for (_, r) in openPoolSessions() where r.sharesSubmitted >= Self.updateMinShares {
-      if let rate = r.hashrate?.rate { out[r.clientIP, default: [:]][r.algorithm ?? "unknown", default: 0] += rate }
+      if let rate = r.hashrate?.rate {
+        out[r.clientIP, default: [:]][r.algorithm ?? "unknown", default: 0] += rate
+      }
     }
     return out
   }
@@ -227,14 +232,18 @@ public final class DaemonPipeline {
         alerts.send(
           Alert(
             kind: .captureDrops, severity: .warning, timeNs: now,
-            json: ["capture_dropped": drop, "capture_if_dropped": ifdrop, "dropped_since_last": drop + ifdrop - lastDropped],
+            json: [
+              "capture_dropped": drop, "capture_if_dropped": ifdrop,
+              "dropped_since_last": drop + ifdrop - lastDropped,
+            ],
             keys: ["capture_dropped", "capture_if_dropped", "dropped_since_last"]))
         lastDropped = drop + ifdrop
       }
     }
     keys += ["anomalies", "final"]
     alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, json: json, keys: keys))
-    metrics?.summary(hosts: totals.hosts.count, pools: totals.pools.count, rates: totals.rates, active: announced.count)
+    metrics?.summary(
+      hosts: totals.hosts.count, pools: totals.pools.count, rates: totals.rates, active: announced.count)
     metrics?.anomalies(anomalies, since: lastAnomalies)
     lastAnomalies = anomalies
     summaries += 1
@@ -251,13 +260,16 @@ public final class DaemonPipeline {
   /// SIGUSR1: the current per-host table, one alert per host.
   public func writeHostTable() -> [Alert] {
     var byHost: [IPAddress: [ScanReport.Session]] = [:]
-    for s in pipeline.tracker.openSessions { if let r = pipeline.report(s) { byHost[r.clientIP, default: []].append(r) } }
+    for s in pipeline.tracker.openSessions {
+      if let r = pipeline.report(s) { byHost[r.clientIP, default: []].append(r) }
+    }
     var out: [Alert] = []
     for (host, sessions) in byHost.sorted(by: { $0.key < $1.key }) {
       var rates: [String: Double] = [:]
       for r in sessions { if let v = r.hashrate?.rate { rates[r.algorithm ?? "unknown", default: 0] += v } }
       let json: [String: Any] = [
-        "host": "\(host)", "sessions": sessions.count, "pools": Set(sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
+        "host": "\(host)", "sessions": sessions.count,
+        "pools": Set(sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
         "egress_bytes": sessions.reduce(0) { $0 + $1.egressBytes }, "hashrate_hps_by_algorithm": rates,
         "logins": sessions.compactMap(\.login),
       ]

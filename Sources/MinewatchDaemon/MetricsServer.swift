@@ -17,7 +17,9 @@ public final class MetricsServer: @unchecked Sendable {
     self.metrics = metrics
     let family = host.contains(":") ? AF_INET6 : AF_INET
     let s = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard s >= 0 else { throw MinewatchDaemonError.setup("metrics_listen: socket: \(String(cString: strerror(errno)))") }
+    guard s >= 0 else {
+      throw MinewatchDaemonError.setup("metrics_listen: socket: \(String(cString: strerror(errno)))")
+    }
     var one: Int32 = 1
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     let rc = withSockaddr(host: host, port: port) { sa, len, _ in bind(s, sa, len) }
@@ -58,7 +60,8 @@ public final class MetricsServer: @unchecked Sendable {
       setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
       var request = [UInt8](repeating: 0, count: 2048)
       let n = recv(c, &request, request.count, 0)
-      let line = n > 0 ? String(decoding: request[0..<n], as: UTF8.self).prefix { $0 != "\r" && $0 != "\n" } : ""
+      let line =
+        n > 0 ? String(decoding: request[0..<n], as: UTF8.self).prefix { $0 != "\r" && $0 != "\n" } : ""
       let body: [UInt8]
       let status: String
       if line.hasPrefix("GET /metrics ") || line == "GET /metrics" {
@@ -68,7 +71,8 @@ public final class MetricsServer: @unchecked Sendable {
         body = Array("not found\n".utf8)
         status = "404 Not Found"
       }
-      let head = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+      let head =
+        "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
       let out = Array(head.utf8) + body
       _ = out.withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
       close(c)

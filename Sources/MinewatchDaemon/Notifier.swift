@@ -37,7 +37,10 @@ public final class Notifier: @unchecked Sendable {
     let bytes = Array(state.utf8)
     _ = withUnsafePointer(to: &addr) { a in
       a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-        bytes.withUnsafeBytes { Glibc.sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, length) }
+        // Never wait: a notification that cannot go now is not worth stalling the capture.
+        bytes.withUnsafeBytes {
+          Glibc.sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), sa, length)
+        }
       }
     }
   }

@@ -15,8 +15,10 @@ public struct SyslogMessage: Sendable {
     let text = alert.fields.map { "\($0.0)=\(quoteText($0.1))" }.joined(separator: " ")
     switch format {
     case .rfc5424:
-      let sd = "[" + sdID + " " + alert.fields.map { "\($0.0)=\"\(escapeSD($0.1))\"" }.joined(separator: " ") + "]"
-      return "<\(pri)>1 \(rfc3339(alert.timeNs)) \(hostname) \(ident) \(pid) \(alert.kind.rawValue) \(sd) \(text)"
+      let sd =
+        "[" + sdID + " " + alert.fields.map { "\($0.0)=\"\(escapeSD($0.1))\"" }.joined(separator: " ") + "]"
+      return
+        "<\(pri)>1 \(rfc3339(alert.timeNs)) \(hostname) \(ident) \(pid) \(alert.kind.rawValue) \(sd) \(text)"
     case .rfc3164:
       return "<\(pri)>\(bsdTimestamp(alert.timeNs)) \(hostname) \(ident)[\(pid)]: \(text)"
     }
@@ -35,7 +37,8 @@ public struct SyslogMessage: Sendable {
   /// key=value text: values with blanks or quotes are quoted.
   static func quoteText(_ s: String) -> String {
     guard s.isEmpty || s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+      + "\""
   }
 
   static func rfc3339(_ ns: UInt64) -> String {
@@ -53,6 +56,7 @@ public struct SyslogMessage: Sendable {
     var t = time_t(ns / 1_000_000_000)
     var tm = tm()
     gmtime_r(&t, &tm)
-    return months[Int(tm.tm_mon)] + String(format: " %2d %02d:%02d:%02d", tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+    return months[Int(tm.tm_mon)]
+      + String(format: " %2d %02d:%02d:%02d", tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
   }
 }

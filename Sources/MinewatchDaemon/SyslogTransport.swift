@@ -28,7 +28,9 @@ final class SyslogTransport {
       // RFC 6587: octet counting for RFC 5424, a trailing newline for the old format.
       bytes = framing == .rfc5424 ? Array("\(bytes.count) ".utf8) + bytes : bytes + [0x0A]
     }
-    let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+    let sent = bytes.withUnsafeBytes {
+      Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    }
     if sent == bytes.count { return true }
     // Busy (a full receive queue): keep the socket and try later. Anything else: the receiver
     // restarted or went away, so reconnect next time.
@@ -77,13 +79,17 @@ final class SyslogTransport {
 }
 
 /// Calls body with a sockaddr for a numeric IPv4 or IPv6 address.
-func withSockaddr<T>(host: String, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t, Int32) -> T) -> T {
+func withSockaddr<T>(host: String, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t, Int32) -> T)
+  -> T
+{
   var v4 = sockaddr_in()
   if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
     v4.sin_family = sa_family_t(AF_INET)
     v4.sin_port = port.bigEndian
     return withUnsafePointer(to: &v4) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        body($0, socklen_t(MemoryLayout<sockaddr_in>.size), AF_INET)
+      }
     }
   }
   var v6 = sockaddr_in6()
@@ -91,6 +97,8 @@ func withSockaddr<T>(host: String, port: UInt16, _ body: (UnsafePointer<sockaddr
   v6.sin6_family = sa_family_t(AF_INET6)
   v6.sin6_port = port.bigEndian
   return withUnsafePointer(to: &v6) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size), AF_INET6) }
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      body($0, socklen_t(MemoryLayout<sockaddr_in6>.size), AF_INET6)
+    }
   }
 }

@@ -28,6 +28,8 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
   public var description: String { "\(network)/\(prefix)" }
 
   /// RFC 1918, RFC 6598, IPv6 unique local: the default internal networks.
-  public static let privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
-    .compactMap(CIDR.init)
+  public static let privateRanges = [
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7",
+  ]
+  .compactMap(CIDR.init)
 }

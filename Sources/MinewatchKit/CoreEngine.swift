@@ -14,9 +14,11 @@ public enum CoreEvent {
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
     name: String, signature: Int)
   /// A new flow to an address remembered as a pool's; `clientIsA` tells which side is the host.
-  case poolFlow(flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
+  case poolFlow(
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
   case httpHost(
-    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String, signature: Int)
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String,
+    signature: Int)
 }
 
 public struct Endpoint: Hashable, Sendable {
@@ -143,7 +145,8 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
   switch ev.kind {
   case MW_EV_LINE:
     event = .line(
-      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      fromA: ev.from_a != 0,
       method: ev.method, bytes: bytes, truncated: ev.truncated != 0)
   case MW_EV_FLOW_END:
     event = .flowEnd(
@@ -160,16 +163,19 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       signature: Int(ev.name_value) - 1)
   case MW_EV_TLS_SNI:
     event = .tlsServerName(
-      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      fromA: ev.from_a != 0,
       name: text(),
       signature: Int(ev.name_value) - 1)
   case MW_EV_POOL_FLOW:
     event = .poolFlow(
-      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), clientIsA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      clientIsA: ev.from_a != 0,
       signature: Int(ev.name_value) - 1)
   case MW_EV_HTTP_HOST:
     event = .httpHost(
-      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b), fromA: ev.from_a != 0,
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      fromA: ev.from_a != 0,
       name: text(), signature: Int(ev.name_value) - 1)
   default:
     return 0

@@ -63,7 +63,8 @@ public final class Scanner {
     var warnings: [String] = []
     let start = Date()
     for (i, f) in files.enumerated() {
-      let size = f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
+      let size =
+        f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
       let warning = captures.feed(i, engine: pipeline.engine) { offset in
         progress?(
           ScanProgress(

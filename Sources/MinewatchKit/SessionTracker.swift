@@ -24,7 +24,9 @@ public final class SessionTracker: CoreEventSink {
   private var dnsOrderHead = 0
   public private(set) var counts: [String: UInt64] = [:]
 
-  public init(signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536, maxDNSAddresses: Int = 65536) {
+  public init(
+    signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536, maxDNSAddresses: Int = 65536
+  ) {
     self.signatures = signatures
     self.names = names
     self.maxSessions = maxSessions
@@ -141,7 +143,8 @@ public final class SessionTracker: CoreEventSink {
       l.lastNs = max(l.lastNs, at)
       lookups[host]![name] = l
     } else if lookups[host, default: [:]].count < maxLookupsPerHost {
-      lookups[host, default: [:]][name] = Lookup(name: name, domain: domain, firstNs: at, lastNs: at, queries: 1)
+      lookups[host, default: [:]][name] = Lookup(
+        name: name, domain: domain, firstNs: at, lastNs: at, queries: 1)
     } else {
       count("lookup_table_full")
     }
@@ -187,7 +190,9 @@ public final class SessionTracker: CoreEventSink {
 
   var sessions: [MiningSession] { finished }
   /// Sessions still open that would be reported.
-  public var openSessions: [MiningSession] { open.values.filter(\.reportable).sorted { $0.flowID < $1.flowID } }
+  public var openSessions: [MiningSession] {
+    open.values.filter(\.reportable).sorted { $0.flowID < $1.flowID }
+  }
 }
 
 extension MiningSession {

@@ -3,21 +3,17 @@ import Foundation
 import MinewatchKit
 
 @main
-struct Minewatch: AsyncParsableCommand {
+struct Minewatch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
     subcommands: [Scan.self, Run.self, SignaturesCommand.self])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
-  static func main() async {
+  static func main() {
     do {
       var command = try parseAsRoot()
-      if var async = command as? AsyncParsableCommand {
-        try await async.run()
-      } else {
-        try command.run()
-      }
+      try command.run()
     } catch {
       let code = exitCode(for: error)
       if code == .success || code.rawValue == 1 { exit(withError: error) }

@@ -20,7 +20,10 @@ import Testing
       ("# fine\n\nsnaplen = 99999999\n", ":3: snaplen: '99999999' is not a whole number in 256...262144"),
       ("colour = blue\n", ":1: unknown key 'colour'"),
       ("syslog = udp://pool.example:514\n", ":1: syslog: 'udp://pool.example:514' needs a numeric address"),
-      ("internal_networks = 10.0.0.0/8, 300.1.2.3/8\n", ":1: internal_networks: '300.1.2.3/8' is not a CIDR network"),
+      (
+        "internal_networks = 10.0.0.0/8, 300.1.2.3/8\n",
+        ":1: internal_networks: '300.1.2.3/8' is not a CIDR network"
+      ),
       ("just words\n", ":1: expected 'key = value'"),
     ] {
       try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -37,7 +40,8 @@ import Testing
 
   @Test func syslogTargets() throws {
     #expect(try DaemonConfig.syslogTarget("udp://192.0.2.5:514") == .udp(host: "192.0.2.5", port: 514))
-    #expect(try DaemonConfig.syslogTarget("tcp://[2001:db8::5]:6514") == .tcp(host: "2001:db8::5", port: 6514))
+    #expect(
+      try DaemonConfig.syslogTarget("tcp://[2001:db8::5]:6514") == .tcp(host: "2001:db8::5", port: 6514))
     #expect(try DaemonConfig.syslogTarget("unix:/run/x.sock") == .unix(path: "/run/x.sock"))
     #expect(try DaemonConfig.syslogTarget("local") == .unix(path: "/dev/log"))
   }
@@ -45,12 +49,15 @@ import Testing
   func alert() -> Alert {
     Alert(
       kind: .sessionStart, severity: .warning, timeNs: 1_763_900_000_123_000_000,
-      json: ["host": "10.31.7.23", "pool_ip": "203.0.113.50", "login": "a \"quoted\" ]name", "coin": NSNull()],
+      json: [
+        "host": "10.31.7.23", "pool_ip": "203.0.113.50", "login": "a \"quoted\" ]name", "coin": NSNull(),
+      ],
       keys: ["host", "pool_ip", "login", "coin"])
   }
 
   @Test func rfc5424WithStructuredData() {
-    let m = SyslogMessage.format(alert(), format: .rfc5424, facility: 16, ident: "minewatch", hostname: "gw1", pid: 42)
+    let m = SyslogMessage.format(
+      alert(), format: .rfc5424, facility: 16, ident: "minewatch", hostname: "gw1", pid: 42)
     #expect(
       m
         == #"<132>1 2025-11-23T12:13:20.123Z gw1 minewatch 42 session_start [minewatch@32473 event="session_start" host="10.31.7.23" pool_ip="203.0.113.50" login="a \"quoted\" \]name"] event=session_start host=10.31.7.23 pool_ip=203.0.113.50 login="a \"quoted\" ]name""#
@@ -58,8 +65,12 @@ import Testing
   }
 
   @Test func rfc3164ForOldReceivers() {
-    let m = SyslogMessage.format(alert(), format: .rfc3164, facility: 3, ident: "minewatch", hostname: "gw1", pid: 42)
-    #expect(m == #"<28>Nov 23 12:13:20 gw1 minewatch[42]: event=session_start host=10.31.7.23 pool_ip=203.0.113.50 login="a \"quoted\" ]name""#)
+    let m = SyslogMessage.format(
+      alert(), format: .rfc3164, facility: 3, ident: "minewatch", hostname: "gw1", pid: 42)
+    #expect(
+      m
+        == #"<28>Nov 23 12:13:20 gw1 minewatch[42]: event=session_start host=10.31.7.23 pool_ip=203.0.113.50 login="a \"quoted\" ]name""#
+    )
   }
 
   @Test func alertsQueueWhileSyslogIsAwayAndDrainInOrder() throws {
@@ -68,7 +79,9 @@ import Testing
     c.syslog = .unix(path: path)
     let d = try AlertDispatcher(config: c)
     for i in 0..<60 {
-      d.send(Alert(kind: .summary, severity: .notice, timeNs: UInt64(i) * 1_000_000_000, json: ["n": i], keys: ["n"]))
+      d.send(
+        Alert(
+          kind: .summary, severity: .notice, timeNs: UInt64(i) * 1_000_000_000, json: ["n": i], keys: ["n"]))
     }
     #expect(d.queued == 50 && d.dropped == 10 && d.sent == 0)
     let receiver = try DatagramReceiver(path: path)

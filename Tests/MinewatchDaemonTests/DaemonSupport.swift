@@ -17,7 +17,8 @@ enum Paths {
 }
 
 /// A datagram socket bound to a path: a syslog or notify receiver made by the test.
-final class DatagramReceiver {
+/// Shared with its collecting thread under its lock.
+final class DatagramReceiver: @unchecked Sendable {
   let path: String
   let fd: Int32
 
@@ -29,7 +30,9 @@ final class DatagramReceiver {
     addr.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
     let rc = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+      }
     }
     guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
     var tv = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -39,6 +42,42 @@ final class DatagramReceiver {
   deinit {
     close(fd)
     unlink(path)
+  }
+
+  private let lock = NSLock()
+  private var collected: [String] = []
+  private var collecting = false
+
+  /// Reads on a thread of its own from now on, as systemd reads its notify socket.
+  func startCollecting() {
+    lock.lock()
+    collecting = true
+    lock.unlock()
+    Thread { [self] in
+      while true {
+        lock.lock()
+        let go = collecting
+        lock.unlock()
+        if !go { break }
+        let got = receiveAll()
+        lock.lock()
+        collected += got
+        lock.unlock()
+      }
+    }.start()
+  }
+
+  /// What the collecting thread has read so far.
+  var received: [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return collected
+  }
+
+  func stopCollecting() {
+    lock.lock()
+    collecting = false
+    lock.unlock()
   }
 
   /// Every datagram waiting now (and arriving within the timeout).

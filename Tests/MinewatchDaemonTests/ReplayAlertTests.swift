@@ -6,7 +6,8 @@ import Testing
 /// The daemon's alerts, on packet time, from captures replayed through its pipeline.
 @Suite struct ReplayAlertTests {
   func replay(_ files: [String], _ pairs: [(String, String)] = []) throws -> [Alert] {
-    try Daemon.replay(files: files.map(Paths.capture), config: config([("summary_interval", "60")] + pairs), keepAlerts: true)
+    try Daemon.replay(
+      files: files.map(Paths.capture), config: config([("summary_interval", "60")] + pairs), keepAlerts: true)
   }
 
   @Test func sessionSummariesAndEndOnPacketTime() throws {
@@ -63,13 +64,20 @@ import Testing
     let starts = alerts.filter { $0.kind == .sessionStart }
     let ends = alerts.filter { $0.kind == .sessionEnd }
     #expect(starts.count == 5 && ends.count == 5)
-    #expect(Set(starts.compactMap { $0.json["host"] as? String }) == ["147.229.13.222", "192.168.2.92", "192.168.2.148", "10.31.7.26"])
+    #expect(
+      Set(starts.compactMap { $0.json["host"] as? String }) == [
+        "147.229.13.222", "192.168.2.92", "192.168.2.148", "10.31.7.26",
+      ])
     let tls = try #require(starts.first { $0.json["host"] as? String == "10.31.7.26" })
-    #expect(tls.json["finding"] as? String == "pool-connection" && tls.json["pool_name"] as? String == "SupportXMR")
+    #expect(
+      tls.json["finding"] as? String == "pool-connection" && tls.json["pool_name"] as? String == "SupportXMR")
   }
 
   @Test func decoysRaiseNothing() throws {
-    let alerts = try replay(["public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap", "public/peafowl_ethereum-js-http.pcap"])
+    let alerts = try replay([
+      "public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap",
+      "public/peafowl_ethereum-js-http.pcap",
+    ])
     #expect(alerts.allSatisfy { $0.kind == .summary })
     #expect(alerts.allSatisfy { $0.json["mining_hosts"] as? Int == 0 })
   }
@@ -78,7 +86,9 @@ import Testing
     let log1 = Paths.scratch("a.jsonl")
     let log2 = Paths.scratch("b.jsonl")
     for log in [log1, log2] {
-      try Daemon.replay(files: [Paths.capture("miners/ltc_scrypt_cpuminer_eth.pcap")], config: config([("summary_interval", "60"), ("json_log", log)]))
+      try Daemon.replay(
+        files: [Paths.capture("miners/ltc_scrypt_cpuminer_eth.pcap")],
+        config: config([("summary_interval", "60"), ("json_log", log)]))
     }
     let a = try String(contentsOfFile: log1, encoding: .utf8)
     #expect(a == (try String(contentsOfFile: log2, encoding: .utf8)))

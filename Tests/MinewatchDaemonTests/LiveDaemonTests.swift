@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+
+@testable import MinewatchDaemon
+
+/// The daemon for real: a network namespace of the test's own with a veth pair, `minewatch run`
+/// on one end, tcpreplay on the other, and a real rsyslogd on a local socket. Needs root (CI
+/// runs as root); sends nothing outside the namespace.
+@Suite(.serialized, .enabled(if: getuid() == 0, "needs root for ip netns and live capture"))
+struct LiveDaemonTests {
+  static var binary: String {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for dir in [
+      beside, beside.deletingLastPathComponent(), Paths.repo.appendingPathComponent(".build/debug"),
+    ] {
+      let p = dir.appendingPathComponent("minewatch").path
+      if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return Paths.repo.appendingPathComponent(".build/debug/minewatch").path
+  }
+
+  @discardableResult
+  static func sh(_ args: [String]) throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return p.terminationStatus
+  }
+
+  /// Polls until the condition holds or the time is up.
+  static func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+      if condition() { return true }
+      usleep(100_000)
+    }
+    return condition()
+  }
+
+  @Test func liveCaptureAlertsToARealSyslog() throws {
+    let ns = "mwtest\(getpid())"
+    let dir = Paths.scratch("live")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    chmod(dir, 0o777)  // the daemon writes its JSON log here after dropping to nobody
+    defer { _ = try? Self.sh(["ip", "netns", "del", ns]) }
+    #expect(try Self.sh(["ip", "netns", "add", ns]) == 0)
+    for cmd in [
+      ["ip", "link", "add", "mw0", "type", "veth", "peer", "name", "mw1"],
+      ["ip", "link", "set", "mw0", "up"],
+      ["ip", "link", "set", "mw1", "up"], ["ip", "link", "set", "lo", "up"],
+    ] {
+      #expect(try Self.sh(["ip", "netns", "exec", ns] + cmd) == 0, "\(cmd)")
+    }
+    // A signature directory of its own, to break and mend for SIGHUP.
+    let sigs = dir + "/signatures"
+    try FileManager.default.copyItem(atPath: Paths.signatures, toPath: sigs)
+    let sock = dir + "/log.sock"
+    let notify = try DatagramReceiver(path: dir + "/notify.sock")
+    chmod(notify.path, 0o777)  // as systemd's is: writable by the service's user
+    notify.startCollecting()
+    defer { notify.stopCollecting() }
+
+    // The daemon first, with syslog not there yet: its alerts must queue and arrive later.
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    daemon.arguments = [
+      "netns", "exec", ns, Self.binary, "run", "-i", "mw1", "--syslog", "unix:" + sock, "--summary-interval",
+      "10",
+      "--signatures", sigs, "--json-log", dir + "/alerts.jsonl", "--user", "nobody",
+    ]
+    daemon.environment = ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"]
+    let stderr = Pipe()
+    daemon.standardError = stderr
+    daemon.standardOutput = FileHandle.nullDevice
+    try daemon.run()
+    #expect(Self.wait(10) { notify.received.contains { $0.hasPrefix("READY=1") } })
+
+    // Privileges dropped once the capture was open, in every thread (a zombie thread, if any,
+    // runs nothing).
+    let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.processIdentifier)/task")
+    var live = 0
+    for t in tasks {
+      let status = try String(
+        contentsOfFile: "/proc/\(daemon.processIdentifier)/task/\(t)/status", encoding: .utf8)
+      let lines = status.split(separator: "\n")
+      if lines.first(where: { $0.hasPrefix("State:") })?.contains("Z") == true { continue }
+      live += 1
+      #expect(lines.first { $0.hasPrefix("Uid:") } == "Uid:\t65534\t65534\t65534\t65534", "thread \(t)")
+    }
+    #expect(live >= 2)
+
+    // 270 s of a real cpuminer session, thirty times faster, onto the other end of the pair.
+    #expect(
+      try Self.sh([
+        "ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", "mw0", "--multiplier", "30",
+        Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap"),
+      ]) == 0)
+
+    // Now the real syslog receiver comes up: the queued alerts drain into it.
+    let conf = dir + "/rsyslog.conf"
+    try """
+    module(load="imuxsock" SysSock.Use="off")
+    input(type="imuxsock" Socket="\(sock)" CreatePath="on")
+    global(workDirectory="\(dir)")
+    template(name="raw" type="string" string="%rawmsg%\\n")
+    *.* action(type="omfile" file="\(dir)/messages" template="raw")
+    """.write(toFile: conf, atomically: true, encoding: .utf8)
+    let rsyslog = Process()
+    rsyslog.executableURL = URL(fileURLWithPath: "/usr/sbin/rsyslogd")
+    rsyslog.arguments = ["-n", "-f", conf, "-i", dir + "/rsyslog.pid"]
+    rsyslog.standardOutput = FileHandle.nullDevice  // not the test's pipes: it must not hold them
+    rsyslog.standardError = FileHandle.nullDevice
+    try rsyslog.run()
+    defer {
+      // SIGKILL: a test runner may have blocked SIGTERM, and children inherit the mask.
+      kill(rsyslog.processIdentifier, SIGKILL)
+      rsyslog.waitUntilExit()
+    }
+    func messages() -> [String] {
+      ((try? String(contentsOfFile: dir + "/messages", encoding: .utf8)) ?? "").split(separator: "\n").map(
+        String.init)
+    }
+    #expect(
+      Self.wait(20) { messages().contains { $0.contains(" summary [") && $0.contains("mining_hosts=\"1\"") } }
+    )
+    let early = messages()
+    let start = try #require(early.first { $0.contains(" session_start [minewatch@32473 ") })
+    #expect(start.hasPrefix("<132>1 "))  // local0.warning, RFC 5424
+    for field in [
+      "host=\"10.31.7.23\"", "pool_ip=\"203.0.113.50\"", "coin=\"BTC\"", "login=\"mwlab.rig01\"",
+      "finding=\"stratum\"",
+    ] {
+      #expect(start.contains(field), "\(field)")
+    }
+    #expect(start.contains(" event=session_start host=10.31.7.23 "))  // readable as key=value too
+
+    // SIGHUP with a broken signature file keeps the old set; a good one is taken.
+    let pools = sigs + "/pools.txt"
+    let good = try String(contentsOfFile: pools, encoding: .utf8)
+    try (good + "\nnot..a..domain pool XMR Broken\n").write(toFile: pools, atomically: true, encoding: .utf8)
+    kill(daemon.processIdentifier, SIGHUP)
+    usleep(1_500_000)
+    try good.write(toFile: pools, atomically: true, encoding: .utf8)
+    kill(daemon.processIdentifier, SIGHUP)
+    usleep(1_500_000)
+    // SIGUSR1: the current per-host table.
+    kill(daemon.processIdentifier, SIGUSR1)
+    #expect(
+      Self.wait(5) {
+        messages().contains { $0.contains(" host_table [") && $0.contains("host=\"10.31.7.23\"") }
+      })
+
+    // SIGTERM: sessions end, the final summary is written, the daemon exits cleanly.
+    daemon.terminate()
+    daemon.waitUntilExit()
+    #expect(daemon.terminationStatus == 0)
+    let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(log.contains("reload refused, the old signatures stay"))
+    #expect(log.contains("pools.txt:"))
+    #expect(log.contains("signatures reloaded"))
+    #expect(Self.wait(5) { messages().contains { $0.contains("final=\"true\"") } })
+    let all = messages()
+    let end = try #require(all.first { $0.contains(" session_end [") })
+    #expect(end.contains("shares_submitted=\"94\"") && end.contains("shares_accepted=\"94\""))
+    let final = try #require(all.last { $0.contains(" summary [") })
+    #expect(
+      final.contains("final=\"true\"") && final.contains("mining_hosts=\"1\"")
+        && final.contains("pools=\"1\""))
+    #expect(final.contains("capture_dropped=\"0\""))
+    #expect(Self.wait(3) { notify.received.contains("STOPPING=1") })
+    let notes = notify.received
+    #expect(notes.contains("WATCHDOG=1") && notes.contains { $0.hasPrefix("STATUS=1 mining hosts") })
+    // The JSON log holds the same alerts, one object per line.
+    let json = try String(contentsOfFile: dir + "/alerts.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(json.count == all.count)
+  }
+}
