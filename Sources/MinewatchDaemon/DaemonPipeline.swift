@@ -255,6 +255,9 @@ public final class DaemonPipeline {
     interval = IntervalTotals()
     intervalStartNs = now
     pipeline.tracker.forgetReported()
+    // Update baselines only for hosts still mining: the table follows the open sessions.
+    let active = Set(announced.values.map(\.host))
+    hostAlerted = hostAlerted.filter { active.contains($0.key) }
   }
 
   /// SIGUSR1: the current per-host table, one alert per host.

@@ -139,3 +139,84 @@ import Testing
     #expect(get("/other").hasPrefix("HTTP/1.0 404"))
   }
 }
+
+@Suite struct RemoteSyslogTests {
+  func alert(_ n: Int) -> Alert {
+    Alert(kind: .summary, severity: .notice, timeNs: 1_763_900_000_000_000_000, json: ["n": n], keys: ["n"])
+  }
+
+  @Test func udpCollectorGetsOneDatagramPerAlert() throws {
+    let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(s) }
+    let port = UInt16(30000 + getpid() % 20000)
+    #expect(withSockaddr(host: "127.0.0.1", port: port) { sa, len, _ in bind(s, sa, len) } == 0)
+    var tv = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var c = try config([
+      ("syslog", "udp://127.0.0.1:\(port)"), ("syslog_format", "rfc3164"), ("syslog_facility", "daemon"),
+    ])
+    c.syslogIdent = "mw"
+    let d = try AlertDispatcher(config: c)
+    d.send(alert(1))
+    var buf = [UInt8](repeating: 0, count: 2048)
+    let n = recv(s, &buf, buf.count, 0)
+    let text = String(decoding: buf[0..<max(n, 0)], as: UTF8.self)
+    #expect(text.hasPrefix("<29>Nov 23 12:13:20 "))  // daemon.notice
+    #expect(text.hasSuffix(" mw[\(getpid())]: event=summary n=1"))
+  }
+
+  @Test func tcpCollectorGetsOctetCountedFrames() throws {
+    let l = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(l) }
+    var one: Int32 = 1
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    let port = UInt16(30000 + (getpid() + 7) % 20000)
+    #expect(withSockaddr(host: "127.0.0.1", port: port) { sa, len, _ in bind(l, sa, len) } == 0)
+    #expect(listen(l, 1) == 0)
+    let d = try AlertDispatcher(config: config([("syslog", "tcp://127.0.0.1:\(port)")]))
+    d.send(alert(1))
+    d.send(alert(2))
+    let c = accept(l, nil, nil)
+    defer { close(c) }
+    var tv = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var got: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while got.count < 20 || !String(decoding: got, as: UTF8.self).contains("n=2") {
+      let n = recv(c, &buf, buf.count, 0)
+      if n <= 0 { break }
+      got += buf[0..<n]
+    }
+    // RFC 6587 octet counting: "LEN SP MSG", back to back.
+    var text = Substring(String(decoding: got, as: UTF8.self))
+    var frames: [String] = []
+    while let sp = text.firstIndex(of: " "), let len = Int(text[..<sp]) {
+      let body = text[text.index(after: sp)...]
+      let bytes = Array(body.utf8.prefix(len))
+      frames.append(String(decoding: bytes, as: UTF8.self))
+      text = Substring(String(decoding: Array(body.utf8.dropFirst(len)), as: UTF8.self))
+    }
+    #expect(frames.count == 2)
+    #expect(frames.allSatisfy { $0.hasPrefix("<133>1 ") })
+    #expect(frames.last?.hasSuffix("event=summary n=2") == true)
+  }
+
+  @Test func shippedUnitIsHardened() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+      Issue.record("systemd-analyze is not installed")
+      return
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+    // --threshold=20 fails the call when the exposure is above 2.0.
+    p.arguments = [
+      "security", "--offline=true", "--threshold=20",
+      Paths.repo.appendingPathComponent("systemd/minewatch.service").path,
+    ]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+  }
+}
