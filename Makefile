@@ -5,7 +5,13 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run test bench sample format install clean
+.PHONY: all deps test-deps build run test bench sample format install clean fuzz fuzz-build test-sanitize
+
+FUZZ_DIR := .build-fuzz
+FUZZ_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 2
+CORE_SOURCES := $(wildcard Sources/MinewatchCore/*.c)
 
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -67,6 +73,31 @@ install:
 	else \
 	  install -D -m 0644 systemd/minewatch.conf $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf; \
 	fi
+
+# libFuzzer targets on every C entry point that sees wire bytes, with ASan and UBSan.
+fuzz-build: deps
+	@mkdir -p $(FUZZ_DIR)
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -fuse-ld=lld -ISources/MinewatchCore/include -ISources/MinewatchCore Tests/Fuzz/$$t.c $(CORE_SOURCES) \
+	    -lpcap -o $(FUZZ_DIR)/$$t || exit 1; \
+	done
+	@cc -O1 -std=c11 -Wall -Wextra Tests/Fuzz/make_seeds.c -lpcap -o $(FUZZ_DIR)/make_seeds
+
+# Runs each target for FUZZ_SECONDS (FUZZ_JOBS at a time) from seeds taken from the test
+# captures; crashes land in $(FUZZ_DIR)/crashes and make this fail.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_DIR)/corpus/$$t; done
+	@mkdir -p $(FUZZ_DIR)/seeds/packets $(FUZZ_DIR)/seeds/json $(FUZZ_DIR)/crashes
+	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*)
+	@cp -n $(FUZZ_DIR)/seeds/packets/* $(FUZZ_DIR)/corpus/fuzz_packets/ 2>/dev/null || true
+	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_json/ 2>/dev/null || true
+	@cp -n Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
+	@echo $(FUZZ_TARGETS) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+	  '$(FUZZ_DIR)/{} -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	     -artifact_prefix=$(FUZZ_DIR)/crashes/{}- $(FUZZ_DIR)/corpus/{} Tests/Fuzz/regressions/{} \
+	     > $(FUZZ_DIR)/{}.log 2>&1; echo "{}: exit $$?, $$(grep -o "Done [0-9]* runs in [0-9]* second" $(FUZZ_DIR)/{}.log | tail -1)"'
+	@if ls $(FUZZ_DIR)/crashes/* >/dev/null 2>&1; then echo "fuzz: findings in $(FUZZ_DIR)/crashes"; ls $(FUZZ_DIR)/crashes; exit 1; fi
 
 format:
 	$(SWIFT) format -i -r Sources Tests Package.swift
