@@ -5,7 +5,7 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run test bench sample format install clean fuzz fuzz-build test-sanitize
+.PHONY: all deps test-deps build run test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
 FUZZ_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
@@ -46,6 +46,12 @@ run: build
 
 test: test-deps
 	$(SWIFT) test
+
+# Resource bounds under attack: one capture per table an attacker could aim at.
+bench-hostile: deps
+	$(SWIFT) build -c release --product minewatch
+	$(SWIFT) build -c release --product minewatch-gen
+	@Benchmarks/hostile.sh .build/release/minewatch-gen .build/release/minewatch $(BENCH_DIR)/hostile
 
 # Regenerates the bundled sample from the project's own generator.
 sample: build

@@ -71,12 +71,10 @@ static void emit_name(mw_engine *e, mw_event_kind kind, const mw_packet *p, cons
   ev.data = n->s;
   ev.len = (uint32_t)n->len;
   ev.name_value = value;
-  /* a: the host that asked (query source, answer destination) */
-  bool answer = kind == MW_EV_DNS_ANSWER;
-  const uint8_t *host = answer ? p->dst : p->src;
+  /* a: the host that asked */
   ev.a.family = p->family;
-  memcpy(ev.a.addr, host, p->family == 4 ? 4 : 16);
-  ev.a.port = answer ? p->dport : p->sport;
+  memcpy(ev.a.addr, p->src, p->family == 4 ? 4 : 16);
+  ev.a.port = p->sport;
   mw_emit(e, &ev, NULL, 0);
 }
 
@@ -93,10 +91,13 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
   off += 4; /* qtype, qclass */
   int nchain = 1;
   uint32_t value = mw_names_match(e->names, chain[0].s, chain[0].len, NULL);
+  if (value && ((value - 1) & MW_NAME_QUIET)) return; /* a pool's website */
   if (!response) {
     if (value) emit_name(e, MW_EV_DNS_QUERY, p, &chain[0], value, ts);
     return;
   }
+  uint16_t name_slot = 0;
+  uint32_t name_gen = 0;
   if (an > MW_DNS_MAX_RR) an = MW_DNS_MAX_RR;
   for (uint16_t i = 0; i < an; i++) {
     dns_name owner;
@@ -104,6 +105,7 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
     if (off + 10 > len) { e->c.anomalies[MW_AN_DNS_MALFORMED]++; return; }
     uint16_t type = mw_be16(m + off), rdlen = mw_be16(m + off + 8);
     uint32_t ttl = mw_be32(m + off + 4);
+    if (ttl > 86400) ttl = 86400; /* a day at most: a hostile answer cannot pin an address */
     size_t rdata = off + 10;
     if (rdata + rdlen > len) { e->c.anomalies[MW_AN_DNS_MALFORMED]++; return; }
     off = rdata + rdlen;
@@ -114,24 +116,17 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
     if (type == 5 && nchain < MW_DNS_CHAIN) { /* CNAME: follow it */
       size_t q = rdata;
       if (!count_status(e, read_name(m, len, &q, &chain[nchain]))) return;
-      if (!value) value = mw_names_match(e->names, chain[nchain].s, chain[nchain].len, NULL);
+      if (!value) {
+        value = mw_names_match(e->names, chain[nchain].s, chain[nchain].len, NULL);
+        if (value && ((value - 1) & MW_NAME_QUIET)) return;
+      }
       nchain++;
     } else if ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) {
       if (!value) continue;
-      mw_event ev = {0};
-      ev.kind = MW_EV_DNS_ANSWER;
-      ev.ts_ns = ts;
-      ev.data = chain[0].s;
-      ev.len = (uint32_t)chain[0].len;
-      ev.name_value = value;
-      ev.ttl = ttl;
-      ev.a.family = p->family;
-      memcpy(ev.a.addr, p->dst, p->family == 4 ? 4 : 16);
-      ev.a.port = p->dport;
-      ev.b.family = type == 1 ? 4 : 6;
-      memcpy(ev.b.addr, m + rdata, rdlen);
-      if (mw_emit(e, &ev, NULL, 0))
-        mw_pool_address_add(e, ev.b.family, m + rdata, value, ts + (uint64_t)ttl * 1000000000ULL);
+      /* The name is kept once per answer, the addresses each point at it. */
+      if (!name_gen) mw_name_ring_put(e, chain[0].s, chain[0].len, &name_slot, &name_gen);
+      mw_pool_address_add(e, type == 1 ? 4 : 6, m + rdata, value, ts + (uint64_t)ttl * 1000000000ULL,
+                          name_slot, name_gen);
     }
   }
 }

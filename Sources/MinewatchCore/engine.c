@@ -87,10 +87,11 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   while (pool_slots < 2 * cfg.pool_addresses) pool_slots <<= 1; /* load at most one half */
   e->pool_addrs = calloc(pool_slots, sizeof(mw_pool_addr));
   e->pool_addr_mask = pool_slots - 1;
+  e->name_ring = calloc(MW_NAME_RING, sizeof(mw_ring_name));
   e->streams = calloc(cfg.stream_buffers, sizeof(mw_stream));
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
-  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs) {
+  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring) {
     mw_engine_destroy(e);
     return NULL;
   }
@@ -111,6 +112,7 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->flows);
   free(e->buckets);
   free(e->pool_addrs);
+  free(e->name_ring);
   free(e->streams);
   free(e->stream_memory);
   free(e);
@@ -152,16 +154,21 @@ int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side) {
 /* A new flow to an address DNS gave for a pool name: the callback decides whether to keep it
  * (a pool's website shares addresses with nothing, a pool endpoint is a finding). */
 static void check_pool_address(mw_engine *e, mw_flow *f, const mw_packet *p, int side) {
-  uint32_t value = mw_pool_address_lookup(e, p->family, p->dst);
+  const mw_pool_addr *pa = mw_pool_address_lookup(e, p->family, p->dst);
   int pool_side = !side;
-  if (!value) {
-    value = mw_pool_address_lookup(e, p->family, p->src);
+  if (!pa) {
+    pa = mw_pool_address_lookup(e, p->family, p->src);
     pool_side = side;
   }
-  if (!value) return;
+  if (!pa) return;
   mw_event ev = {0};
   ev.kind = MW_EV_POOL_FLOW;
-  ev.name_value = value;
+  ev.name_value = pa->value;
+  const mw_ring_name *name = mw_name_ring_get(e, pa->name_slot, pa->name_gen);
+  if (name) {
+    ev.data = name->name;
+    ev.len = name->len;
+  }
   /* from_a = 1: a (the opener) is the client and b the pool address */
   if (mw_emit(e, &ev, f, !pool_side)) f->keep = 1;
 }

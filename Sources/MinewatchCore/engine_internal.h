@@ -70,9 +70,20 @@ typedef struct {
 typedef struct {
   uint8_t addr[16];
   uint8_t family; /* 0: free */
+  uint16_t name_slot; /* where the name DNS gave it for sits in the name ring */
   uint32_t value; /* name-table value + 1 */
+  uint32_t name_gen; /* that slot's generation then; 0: no name (a listed address) */
   uint64_t expires_ns; /* 0: never */
 } mw_pool_addr;
+
+/* Names of recent pool answers, overwritten in turn: a flood of answers costs this ring and
+ * the bounded address table, nothing else. */
+enum { MW_NAME_RING = 4096 };
+typedef struct {
+  uint32_t gen;
+  uint16_t len;
+  uint8_t name[254];
+} mw_ring_name;
 
 /* One cache line per bucket: the lookup reads tags here and touches an entry only on a tag
  * match. Entries come from a LIFO pool, so the memory touched follows the number of live
@@ -105,6 +116,8 @@ struct mw_engine {
   uint32_t pool_addr_mask;
   uint32_t sweep_cursor; /* next bucket the idle sweep looks at */
   uint64_t deadline_ns;  /* packet time at which a file read pauses for the timers */
+  mw_ring_name *name_ring;
+  uint32_t name_ring_next, name_gen;
 };
 
 /* flow_table.c */
@@ -118,9 +131,13 @@ void mw_stream_touch(mw_engine *e, mw_flow *f);
 void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p);
 
 /* pool_addresses.c */
-uint32_t mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr);
+const mw_pool_addr *mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr);
 void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
-                         uint64_t expires_ns);
+                         uint64_t expires_ns, uint16_t name_slot, uint32_t name_gen);
+/* Keeps a name in the ring; returns its slot and generation. */
+void mw_name_ring_put(mw_engine *e, const uint8_t *name, size_t len, uint16_t *slot, uint32_t *gen);
+/* The name at slot if it is still the one of that generation, else NULL. */
+const mw_ring_name *mw_name_ring_get(const mw_engine *e, uint16_t slot, uint32_t gen);
 
 /* engine.c */
 bool mw_engine_deadline_reached(const mw_engine *e);

@@ -59,22 +59,18 @@ void mw_flow_release_stream(mw_engine *e, mw_flow *f) {
   f->stream = 0;
 }
 
-/* No free buffer: the least recently fed stream of a flow that has shown no mining gives its
- * buffer up (that flow is only counted from now on). Mining flows keep theirs. */
+/* No free buffer: the least recently fed stream gives its buffer up. A flow that showed no
+ * mining is only counted from then on; a mining flow keeps its state and takes a buffer again
+ * with its next segment (resynchronising at a newline), so buffers follow the flows that speak
+ * and a crowd of idle fake sessions cannot keep a real miner out. */
 static bool reclaim_stream(mw_engine *e) {
   uint32_t idx = e->lru_head;
-  for (int i = 0; i < 32 && idx; i++) {
-    mw_stream *s = &e->streams[idx - 1];
-    mw_flow *owner = &e->flows[s->flow - 1];
-    if (owner->state == MW_FLOW_INSPECT) {
-      mw_flow_release_stream(e, owner);
-      owner->state = MW_FLOW_DONE;
-      e->c.anomalies[MW_AN_STREAM_RECLAIMED]++;
-      return true;
-    }
-    idx = s->lru_next;
-  }
-  return false;
+  if (!idx) return false;
+  mw_flow *owner = &e->flows[e->streams[idx - 1].flow - 1];
+  mw_flow_release_stream(e, owner);
+  if (owner->state == MW_FLOW_INSPECT) owner->state = MW_FLOW_DONE;
+  e->c.anomalies[MW_AN_STREAM_RECLAIMED]++;
+  return true;
 }
 
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create) {

@@ -21,18 +21,35 @@ static bool expired(const mw_engine *e, const mw_pool_addr *p) {
   return p->expires_ns != 0 && p->expires_ns < e->now_ns;
 }
 
-uint32_t mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr) {
-  if (!e->pool_addrs || e->c.pool_addresses == 0) return 0;
+const mw_pool_addr *mw_pool_address_lookup(mw_engine *e, uint8_t family, const uint8_t *addr) {
+  if (!e->pool_addrs || e->c.pool_addresses == 0) return NULL;
   uint32_t i = slot_of(e, family, addr);
   for (int n = 0; n < MW_POOL_PROBE; n++, i = (i + 1) & e->pool_addr_mask) {
     mw_pool_addr *p = &e->pool_addrs[i];
-    if (p->family && same(p, family, addr)) return expired(e, p) ? 0 : p->value;
+    if (p->family && same(p, family, addr)) return expired(e, p) ? NULL : p;
   }
-  return 0;
+  return NULL;
+}
+
+void mw_name_ring_put(mw_engine *e, const uint8_t *name, size_t len, uint16_t *slot, uint32_t *gen) {
+  uint32_t k = e->name_ring_next++ % MW_NAME_RING;
+  mw_ring_name *r = &e->name_ring[k];
+  if (++e->name_gen == 0) e->name_gen = 1; /* 0 means "no name" */
+  r->gen = e->name_gen;
+  r->len = (uint16_t)(len < sizeof r->name ? len : sizeof r->name);
+  memcpy(r->name, name, r->len);
+  *slot = (uint16_t)k;
+  *gen = r->gen;
+}
+
+const mw_ring_name *mw_name_ring_get(const mw_engine *e, uint16_t slot, uint32_t gen) {
+  if (gen == 0 || slot >= MW_NAME_RING) return NULL;
+  const mw_ring_name *r = &e->name_ring[slot];
+  return r->gen == gen ? r : NULL;
 }
 
 void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
-                         uint64_t expires_ns) {
+                         uint64_t expires_ns, uint16_t name_slot, uint32_t name_gen) {
   if (!e->pool_addrs) return;
   uint32_t i = slot_of(e, family, addr);
   mw_pool_addr *target = NULL;
@@ -43,6 +60,10 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
       if (p->expires_ns != 0 && (expires_ns == 0 || expires_ns > p->expires_ns))
         p->expires_ns = expires_ns;
       p->value = value;
+      if (name_gen) {
+        p->name_slot = name_slot;
+        p->name_gen = name_gen;
+      }
       return;
     }
     if (!p->family || expired(e, p)) {
@@ -63,12 +84,14 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
   memcpy(target->addr, addr, family == 4 ? 4 : 16);
   target->value = value;
   target->expires_ns = expires_ns;
+  target->name_slot = name_slot;
+  target->name_gen = name_gen;
 }
 
 int mw_engine_add_pool_address(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
                                uint32_t ttl_s) {
   if (family != 4 && family != 6) return -1;
   mw_pool_address_add(e, family, addr, value + 1,
-                      ttl_s ? e->now_ns + (uint64_t)ttl_s * 1000000000ULL : 0);
+                      ttl_s ? e->now_ns + (uint64_t)ttl_s * 1000000000ULL : 0, 0, 0);
   return 0;
 }

@@ -49,7 +49,9 @@ static void json_line(mw_engine *e, mw_flow *f, int side, const uint8_t *line, u
   mw_json_status st = mw_json_scan_top(line, len, &top);
   if (st == MW_JSON_TOO_DEEP) e->c.anomalies[MW_AN_JSON_TOO_DEEP]++;
   else if (st == MW_JSON_MALFORMED && !truncated) e->c.anomalies[MW_AN_JSON_MALFORMED]++;
-  if (st == MW_JSON_OK && top.has_method) {
+  /* A cut line fails the scan at its end, but the members read before the cut still count. */
+  bool usable = st == MW_JSON_OK || (truncated && st == MW_JSON_MALFORMED && top.has_method);
+  if (usable && top.has_method) {
     method = mw_method_lookup(line + top.method_off, top.method_len);
     const mw_method_info *info = mw_method_info_at(method);
     if (info && info->ambiguous) {
@@ -68,7 +70,9 @@ static void json_line(mw_engine *e, mw_flow *f, int side, const uint8_t *line, u
     f->keep = 1;
     e->c.mining_flows++;
   }
-  if (f->state != MW_FLOW_MINING) return;
+  /* Only lines that parse (or cut ones whose method was read) go up: the layer above never
+   * spends time on bytes the scanner already refused. */
+  if (f->state != MW_FLOW_MINING || !usable) return;
   mw_event ev = {0};
   ev.kind = MW_EV_LINE;
   ev.method = method;
@@ -94,7 +98,7 @@ static void http_host(mw_engine *e, mw_flow *f, int side, const uint8_t *v, uint
   uint32_t end = 0;
   while (end < n && v[end] != ':' && v[end] != ' ' && v[end] != '\t') end++;
   uint32_t value = mw_names_match(e->names, v, end, NULL);
-  if (!value) return;
+  if (!value || ((value - 1) & MW_NAME_QUIET)) return;
   mw_event ev = {0};
   ev.kind = MW_EV_HTTP_HOST;
   ev.data = v;
@@ -156,7 +160,7 @@ static void tls_record(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   if (n < 0) e->c.anomalies[MW_AN_TLS_MALFORMED]++;
   uint32_t value = 0;
   if (n > 0 && e->names) value = mw_names_match(e->names, name, (size_t)n, NULL);
-  if (value) {
+  if (value && !((value - 1) & MW_NAME_QUIET)) {
     mw_event ev = {0};
     ev.kind = MW_EV_TLS_SNI;
     ev.data = name;
@@ -301,13 +305,23 @@ void mw_stream_segment(mw_engine *e, mw_flow *f, int side, const mw_packet *p) {
   mw_stream *s = mw_flow_stream(e, f, false);
   if (!s) {
     bool mid_line;
-    if (f->state != MW_FLOW_INSPECT || !worth_a_stream(p, &mid_line)) {
-      check_budget(e, f);
-      return;
+    if (f->state == MW_FLOW_MINING) {
+      /* Its buffer went to a busier flow: take one back; the line in progress is lost, so
+       * start at the next one. */
+      s = mw_flow_stream(e, f, true);
+      if (!s) return;
+      s->dir[side].seq_known = 1;
+      s->dir[side].next_seq = p->seq;
+      s->dir[side].resync = 1;
+    } else {
+      if (f->state != MW_FLOW_INSPECT || !worth_a_stream(p, &mid_line)) {
+        check_budget(e, f);
+        return;
+      }
+      s = mw_flow_stream(e, f, true);
+      if (!s) return;
+      e->c.candidate_flows++;
     }
-    s = mw_flow_stream(e, f, true);
-    if (!s) return;
-    e->c.candidate_flows++;
   }
   mw_stream_touch(e, f);
   mw_dir_stream *ds = &s->dir[side];

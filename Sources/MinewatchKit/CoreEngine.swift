@@ -7,15 +7,13 @@ public enum CoreEvent {
     bytes: [UInt8], truncated: Bool)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
-  case dnsAnswer(
-    at: UInt64, host: IPAddress, name: String, address: IPAddress, ttl: UInt32,
-    signature: Int)
   case tlsServerName(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
     name: String, signature: Int)
   /// A new flow to an address remembered as a pool's; `clientIsA` tells which side is the host.
   case poolFlow(
-    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, signature: Int)
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, name: String,
+    signature: Int)
   case httpHost(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, name: String,
     signature: Int)
@@ -132,6 +130,11 @@ public final class CoreEngine {
   }
 }
 
+/// A name-table value as a signature index (the website flag masked off); -1 for none.
+private func signature(_ value: UInt32) -> Int {
+  value == 0 ? -1 : Int((value - 1) & ~MW_NAME_QUIET)
+}
+
 /// The one C callback: copies the event into Swift values and hands it to the sink.
 private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointer<mw_event>?)
   -> Int32
@@ -156,27 +159,23 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
         packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns))
   case MW_EV_DNS_QUERY:
     event = .dnsQuery(
-      at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: Int(ev.name_value) - 1)
-  case MW_EV_DNS_ANSWER:
-    event = .dnsAnswer(
-      at: ev.ts_ns, host: IPAddress(ev.a), name: text(), address: IPAddress(ev.b), ttl: ev.ttl,
-      signature: Int(ev.name_value) - 1)
+      at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: signature(ev.name_value))
   case MW_EV_TLS_SNI:
     event = .tlsServerName(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       fromA: ev.from_a != 0,
       name: text(),
-      signature: Int(ev.name_value) - 1)
+      signature: signature(ev.name_value))
   case MW_EV_POOL_FLOW:
     event = .poolFlow(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       clientIsA: ev.from_a != 0,
-      signature: Int(ev.name_value) - 1)
+      name: text(), signature: signature(ev.name_value))
   case MW_EV_HTTP_HOST:
     event = .httpHost(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       fromA: ev.from_a != 0,
-      name: text(), signature: Int(ev.name_value) - 1)
+      name: text(), signature: signature(ev.name_value))
   default:
     return 0
   }

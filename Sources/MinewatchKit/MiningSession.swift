@@ -46,19 +46,30 @@ public final class MiningSession {
   var stratumDifficultySum = 0.0
   var hashSum = 0.0
   var sharesOfUnknownWeight = 0
-  var reportedRates: [Double] = []
+  /// Rates the miner stated: a running mean, so a chatty or hostile peer costs no memory.
+  var reportedRateSum = 0.0
+  var reportedRateCount = 0
+  var reportedRate: Double? { reportedRateCount > 0 ? reportedRateSum / Double(reportedRateCount) : nil }
+  /// Shares whose reply was never matched because too many were pending (counted).
+  private(set) var pendingEvicted = 0
   var evidence: Set<String> = []
   var stats: FlowStats?
   var firstNs: UInt64
   var lastNs: UInt64
   var sni: String?
   var httpHost: String?
+  /// The name DNS gave the pool's address for, when a lookup preceded the flow.
+  var dnsName: String?
   /// The signature entry that named this flow's pool (TLS name, HTTP Host or pool address).
   var nameDomain: Signatures.Domain?
   private(set) var sawClientLine = false
   private(set) var sawServerLine = false
+  /// Submits waiting for a reply, by JSON-RPC id. Bounded: a peer that never answers (or sends
+  /// endless unique ids) cannot grow it past maxPending.
   private var pendingSubmits: [String: Int] = [:]
+  private var pendingCount = 0
   private var pendingLogins: Set<String> = []
+  static let maxPending = 1024
   private var subscribedWithHost = false
 
   init(flowID: UInt32, slot: UInt32, a: Endpoint, b: Endpoint, at: UInt64) {
@@ -136,6 +147,12 @@ public final class MiningSession {
     }
   }
 
+  private func noteRate(_ r: Double?) {
+    guard let r, r.isFinite, r >= 0, r < 1e21 else { return }
+    reportedRateSum += r
+    reportedRateCount += 1
+  }
+
   private func isShareMethod(_ name: String) -> Bool {
     name == "mining.submit" || name == "eth_submitWork" || name == "submit" || name == "submitblock"
   }
@@ -147,7 +164,14 @@ public final class MiningSession {
     case .hashes(let h)?: hashSum += h
     case nil: sharesOfUnknownWeight += 1
     }
-    if let id { pendingSubmits[id, default: 0] += 1 }
+    guard let id else { return }
+    if pendingCount >= Self.maxPending {
+      pendingSubmits.removeAll(keepingCapacity: true)  // a pool that stopped answering
+      pendingEvicted += pendingCount
+      pendingCount = 0
+    }
+    pendingSubmits[id, default: 0] += 1
+    pendingCount += 1
   }
 
   private func setLogin(_ s: String?) {
@@ -176,7 +200,7 @@ public final class MiningSession {
       if login == nil, let w = m.param(0) as? String { setLogin(w) }
       countShare(id: m.id)
     case "mining.hashrate":
-      if let r = hexOrDecimal(m.param(0)), r.isFinite, r >= 0 { reportedRates.append(r) }
+      noteRate(hexOrDecimal(m.param(0)))
     case "eth_submitLogin", "eth_login":
       variant = .ethProxy
       setLogin(m.param(0) as? String)
@@ -188,7 +212,7 @@ public final class MiningSession {
       countShare(id: m.id)
     case "eth_submitHashrate":
       variant = variant ?? .ethProxy
-      if let r = hexOrDecimal(m.param(0)), r.isFinite, r >= 0 { reportedRates.append(r) }
+      noteRate(hexOrDecimal(m.param(0)))
     case "login":
       variant = .cryptoNote
       let p = m.paramObject
@@ -196,7 +220,7 @@ public final class MiningSession {
       if let ag = p["agent"] as? String { agent = String(ag.prefix(128)) }
       if let rig = p["rigid"] as? String, !rig.isEmpty { worker = rig }
       if let algos = p["algo"] as? [String], let first = algos.first { algorithmHint = first }
-      if let id = m.id { pendingLogins.insert(id) }
+      if let id = m.id, pendingLogins.count < 16 { pendingLogins.insert(id) }
     case "submit":
       variant = .cryptoNote
       countShare(id: m.id)
@@ -246,7 +270,8 @@ public final class MiningSession {
   /// A reply from the pool: settles a pending share, or carries work (ETH proxy, CryptoNote).
   private func response(_ m: RPCMessage) {
     if let id = m.id, let n = pendingSubmits[id], n > 0 {
-      pendingSubmits[id] = n - 1
+      pendingSubmits[id] = n == 1 ? nil : n - 1
+      pendingCount -= 1
       if isAccepted(m) { accepted += 1 } else { rejected += 1 }
       return
     }

@@ -117,9 +117,8 @@ public struct ReportBuilder {
       poolDomain = sni
     } else if let host = m.httpHost {
       poolDomain = host
-    } else if let dns = tracker.dnsName(for: server.ip, at: first) {
-      poolDomain = dns.name
-      evidence.insert("dns:" + dns.name)
+    } else if let dns = m.dnsName {
+      poolDomain = dns
     } else if let host = m.poolHost {
       poolDomain = host
       evidence.insert("subscribe-host:" + host)
@@ -195,8 +194,7 @@ public struct ReportBuilder {
       agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty,
       sharesSubmitted: m.submitted,
       sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate, hashrateNote: note,
-      reportedHashrate: m.reportedRates.isEmpty
-        ? nil : m.reportedRates.reduce(0, +) / Double(m.reportedRates.count),
+      reportedHashrate: m.reportedRate,
       egressBytes: egress, ingressBytes: ingress,
       egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,
       ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,

@@ -2,35 +2,29 @@ import Foundation
 import MinewatchCore
 
 /// Turns the C core's events into sessions: one per mining flow, one per flow to a pool's name
-/// or address, plus what DNS said about pool addresses and names. Bounded: at most
-/// `maxSessions` open at once, at most `maxDNSAddresses` remembered addresses, lookups per
-/// host capped; what does not fit is counted.
+/// or address, plus the hosts' lookups of pool names. (Pool addresses from DNS answers live in
+/// the C core.) Bounded: at most `maxSessions` open at once, lookups capped; what does not fit
+/// is counted.
 public final class SessionTracker: CoreEventSink {
   /// The signatures in force; replaced on a reload together with the engine's name table, so
   /// the C core's name values always index these.
   public internal(set) var signatures: Signatures
   private(set) var names: NameTable?
   let maxSessions: Int
-  let maxDNSAddresses: Int
+  /// Ended sessions a scan keeps for its report.
+  let maxFinished = 262_144
   private(set) var open: [UInt32: MiningSession] = [:]
   private(set) var finished: [MiningSession] = []
   /// Keep ended sessions for a final report (scan); the daemon reports them and lets go.
   public var retainFinished = true
   /// Called when a reportable session's flow ends.
   public var onSessionEnd: ((MiningSession) -> Void)?
-  /// Pool addresses learnt from DNS, with the name asked and when the answer expires.
-  private var dnsAddresses: [IPAddress: (name: String, domain: Signatures.Domain, expiresNs: UInt64)] = [:]
-  private var dnsOrder: [IPAddress] = []
-  private var dnsOrderHead = 0
   public private(set) var counts: [String: UInt64] = [:]
 
-  public init(
-    signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536, maxDNSAddresses: Int = 65536
-  ) {
+  public init(signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536) {
     self.signatures = signatures
     self.names = names
     self.maxSessions = maxSessions
-    self.maxDNSAddresses = maxDNSAddresses
   }
 
   func replace(signatures: Signatures, names: NameTable) {
@@ -66,8 +60,13 @@ public final class SessionTracker: CoreEventSink {
       s.stats = stats
       s.firstNs = min(s.firstNs, stats.firstNs)
       s.lastNs = max(s.lastNs, stats.lastNs)
+      if s.pendingEvicted > 0 { counts["pending_shares_evicted", default: 0] += UInt64(s.pendingEvicted) }
       if s.reportable {
-        if retainFinished { finished.append(s) }
+        if retainFinished {
+          // A scan keeps what it reports; a capture made of a million fake sessions must not
+          // take the machine with it.
+          if finished.count < maxFinished { finished.append(s) } else { count("report_session_limit") }
+        }
         onSessionEnd?(s)
       }
       return false
@@ -75,19 +74,16 @@ public final class SessionTracker: CoreEventSink {
       guard let d = domain(value), d.kind != .website else { return false }
       recordLookup(host: host, name: name, domain: d, at: at)
       return false
-    case .dnsAnswer(let at, _, let name, let address, let ttl, let value):
-      // Remembered here for the name, and in C (by returning true) to catch the flows.
-      guard let d = domain(value), d.kind != .website else { return false }
-      remember(address: address, name: name, domain: d, expiresNs: at + UInt64(ttl) * 1_000_000_000)
-      return true
-    case .poolFlow(let flow, let slot, let at, let a, let b, let clientIsA, _):
-      // The C value may predate a reload: name the pool from what the address is known as now.
+    case .poolFlow(let flow, let slot, let at, let a, let b, let clientIsA, let name, let value):
+      // The name the host asked for may reach the pool's entry only through a CNAME chain, and
+      // the engine's value may predate a reload: the name's own match first, then the value.
       let pool = clientIsA ? b.ip : a.ip
       var evidence: String
       let d: Signatures.Domain
-      if let dns = dnsName(for: pool, at: at) {
-        d = dns.domain
-        evidence = "dns:" + dns.name
+      if !name.isEmpty, let i = names?.match(name) ?? (value >= 0 ? value : nil), i < signatures.domains.count
+      {
+        d = signatures.domains[i]
+        evidence = "dns:" + name
       } else if let listed = signatures.addresses.first(where: { $0.ip == pool }) {
         d = signatures.domains[listed.domain]
         evidence = "address:\(pool)"
@@ -98,6 +94,7 @@ public final class SessionTracker: CoreEventSink {
         return false
       }
       s.nameDomain = s.nameDomain ?? d
+      if !name.isEmpty { s.dnsName = name }
       s.forceClientIfUnknown(isA: clientIsA)
       s.evidence.insert(evidence)
       return true
@@ -130,15 +127,14 @@ public final class SessionTracker: CoreEventSink {
   }
 
   private(set) var lookups: [IPAddress: [String: Lookup]] = [:]
-  let maxLookupHosts = 65536
-  let maxLookupsPerHost = 32
+  private var lookupEntries = 0
+  /// At most this many (host, name) pairs, at most 8 names per host: spoofed queries from
+  /// many sources cost a bounded table, and what does not fit is counted.
+  let maxLookupEntries = 65536
+  let maxLookupsPerHost = 8
 
   private func recordLookup(host: IPAddress, name: String, domain: Signatures.Domain, at: UInt64) {
-    if lookups[host] == nil && lookups.count >= maxLookupHosts {
-      count("lookup_table_full")
-      return
-    }
-    if var l = lookups[host, default: [:]][name] {
+    if var l = lookups[host]?[name] {
       l.queries += 1
       l.lastNs = max(l.lastNs, at)
       lookups[host]![name] = l
@@ -156,29 +152,8 @@ public final class SessionTracker: CoreEventSink {
   /// Forgets lookups and ended sessions already reported (the daemon, after each summary).
   public func forgetReported() {
     lookups.removeAll(keepingCapacity: true)
+    lookupEntries = 0
     finished.removeAll(keepingCapacity: true)
-  }
-
-  private func remember(address: IPAddress, name: String, domain: Signatures.Domain, expiresNs: UInt64) {
-    if dnsAddresses[address] == nil {
-      if dnsAddresses.count >= maxDNSAddresses {
-        // Oldest first out: the order ring holds each address once.
-        let old = dnsOrder[dnsOrderHead]
-        dnsAddresses[old] = nil
-        dnsOrder[dnsOrderHead] = address
-        dnsOrderHead = (dnsOrderHead + 1) % dnsOrder.count
-        count("dns_address_evicted")
-      } else {
-        dnsOrder.append(address)
-      }
-    }
-    dnsAddresses[address] = (name, domain, expiresNs)
-  }
-
-  /// The pool name DNS gave for an address, if the answer was still valid at that time.
-  func dnsName(for address: IPAddress, at: UInt64) -> (name: String, domain: Signatures.Domain)? {
-    guard let e = dnsAddresses[address], at <= e.expiresNs else { return nil }
-    return (e.name, e.domain)
   }
 
   /// Ends everything still open (the end of a capture): the engine's flush sends FLOW_END for

@@ -1,4 +1,5 @@
 import Foundation
+import MinewatchCore
 
 /// What the signature files say: pool domains and the algorithm table. Loaded once; every
 /// malformed line is an error naming file:line.
@@ -259,7 +260,10 @@ public struct Signatures: Sendable {
   /// The C name table for these domains; values index `domains`.
   public func nameTable() throws -> NameTable {
     let t = try NameTable(capacity: domains.count)
-    for (i, d) in domains.enumerated() where !d.isAddress { t.add(d.name, value: i) }
+    for (i, d) in domains.enumerated() where !d.isAddress {
+      // Websites are flagged so the C core raises nothing for them.
+      t.add(d.name, value: d.kind == .website ? i | Int(MW_NAME_QUIET) : i)
+    }
     return t
   }
 

@@ -6,7 +6,7 @@ import CaptureForge
 struct MinewatchGen: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch-gen", abstract: "Write synthetic capture files.",
-    subcommands: [Sample.self, Bench.self])
+    subcommands: [Sample.self, Bench.self, Hostile.self])
 
   struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +16,20 @@ struct MinewatchGen: ParsableCommand {
       let w = try PcapWriter(path: output, link: .ethernet(vlans: []))
       Scenarios.writeSample(to: w)
       w.close()
+    }
+  }
+
+  struct Hostile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "A capture aimed at one of the detector's tables.")
+    @Argument(help: "synflood, stratum, endless, deepjson or dnsflood.") var kind: String
+    @Argument var output: String
+    func run() throws {
+      guard let k = HostileTraffic(rawValue: kind) else { throw ValidationError("unknown kind '\(kind)'") }
+      let w = try PcapWriter(path: output, link: .ethernet(vlans: []))
+      k.write(to: w)
+      w.close()
+      print("\(output): \(w.packets) packets, \(w.bytesWritten >> 20) MiB")
     }
   }
 

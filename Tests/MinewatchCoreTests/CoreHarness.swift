@@ -13,7 +13,9 @@ final class CoreHarness {
 
   var lines: [Line] = []
   var flowEnds: [mw_event] = []
-  var dns: [(kind: mw_event_kind, name: String, address: [UInt8], ttl: UInt32)] = []
+  var dnsQueries: [String] = []
+  /// New flows to remembered pool addresses: the name DNS gave, and the pool's address.
+  var poolFlows: [(name: String, pool: [UInt8])] = []
   var sni: [String] = []
   var keepTLS = true
   private(set) var engine: OpaquePointer!
@@ -53,10 +55,13 @@ final class CoreHarness {
       return 1
     case MW_EV_FLOW_END:
       flowEnds.append(ev)
-    case MW_EV_DNS_ANSWER, MW_EV_DNS_QUERY:
-      var b = ev.b.addr
-      let addr = withUnsafeBytes(of: &b) { Array($0.prefix(ev.b.family == 4 ? 4 : 16)) }
-      dns.append((ev.kind, text, addr, ev.ttl))
+    case MW_EV_DNS_QUERY:
+      dnsQueries.append(text)
+    case MW_EV_POOL_FLOW:
+      var ep = ev.from_a != 0 ? ev.b : ev.a
+      let addr = withUnsafeBytes(of: &ep.addr) { Array($0.prefix(ep.family == 4 ? 4 : 16)) }
+      poolFlows.append((text, addr))
+      return 1
     case MW_EV_TLS_SNI:
       sni.append(text)
       return keepTLS ? 1 : 0

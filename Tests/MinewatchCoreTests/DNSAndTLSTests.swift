@@ -12,6 +12,14 @@ import Testing
       payload: payload)
   }
 
+  func connect(_ h: CoreHarness, to address: [UInt8], at ns: UInt64 = 2_000_000_000) {
+    h.feed(
+      PacketBuilder.tcp(
+        link: .ethernet(vlans: []), from: Peer("10.31.7.26", 52000), to: Peer(address: address, port: 8443),
+        seq: 1,
+        ack: 0, flags: PacketBuilder.syn, payload: []), at: ns)
+  }
+
   @Test func answersFollowCNAMEChainsToThePoolName() {
     let h = CoreHarness(domains: ["supportxmr.com"])
     h.feed(dnsFrame(DNSMessage.query(id: 1, name: "pool.supportxmr.com"), response: false))
@@ -22,10 +30,34 @@ import Testing
           addresses: [[203, 0, 113, 77], [203, 0, 113, 78]], ttl: 300)))
     h.feed(
       dnsFrame(DNSMessage.answer(id: 2, name: "www.example.org", addresses: [[198, 51, 100, 1]], ttl: 300)))
-    #expect(h.dns.filter { $0.kind == MW_EV_DNS_QUERY }.map(\.name) == ["pool.supportxmr.com"])
-    let answers = h.dns.filter { $0.kind == MW_EV_DNS_ANSWER }
-    #expect(answers.map(\.address) == [[203, 0, 113, 77], [203, 0, 113, 78]])
-    #expect(answers.allSatisfy { $0.name == "xmr.example.net" && $0.ttl == 300 })
+    #expect(h.dnsQueries == ["pool.supportxmr.com"])
+    for a in [[203, 0, 113, 77], [203, 0, 113, 78], [198, 51, 100, 1]] as [[UInt8]] { connect(h, to: a) }
+    #expect(h.poolFlows.map(\.pool) == [[203, 0, 113, 77], [203, 0, 113, 78]])
+    #expect(h.poolFlows.allSatisfy { $0.name == "xmr.example.net" })
+  }
+
+  @Test func addressesAreForgottenWhenTheirTTLRunsOut() {
+    let h = CoreHarness(domains: ["supportxmr.com"])
+    h.feed(
+      dnsFrame(
+        DNSMessage.answer(id: 1, name: "pool.supportxmr.com", addresses: [[203, 0, 113, 77]], ttl: 30)),
+      at: 1_000_000_000)
+    connect(h, to: [203, 0, 113, 77], at: 20_000_000_000)
+    h.flush()
+    connect(h, to: [203, 0, 113, 77], at: 40_000_000_000)
+    #expect(h.poolFlows.count == 1)
+  }
+
+  @Test func websiteNamesRaiseNothing() {
+    let h = CoreHarness(domains: [])
+    var name = "www.supportxmr.com"
+    _ = name.withUTF8 { mw_names_add(h.names, $0.baseAddress, $0.count, 1 | MW_NAME_QUIET) }
+    h.feed(dnsFrame(DNSMessage.query(id: 1, name: "www.supportxmr.com"), response: false))
+    h.feed(
+      dnsFrame(
+        DNSMessage.answer(id: 1, name: "www.supportxmr.com", addresses: [[203, 0, 113, 90]], ttl: 300)))
+    connect(h, to: [203, 0, 113, 90])
+    #expect(h.dnsQueries.isEmpty && h.poolFlows.isEmpty)
   }
 
   @Test func hostileDNSIsCountedNotFollowed() {
@@ -50,7 +82,8 @@ import Testing
     let good = DNSMessage.answer(
       id: 4, name: "pool.supportxmr.com", cnames: ["a.supportxmr.com"], addresses: [[1, 2, 3, 4]], ttl: 60)
     for n in 0..<good.count { h.feed(dnsFrame(Array(good.prefix(n)))) }
-    #expect(h.dns.isEmpty)
+    connect(h, to: [1, 2, 3, 4])
+    #expect(h.poolFlows.isEmpty)
   }
 
   func tlsSession(split: Int?) -> CoreHarness {

@@ -100,6 +100,10 @@ mw_json_status mw_json_scan_top(const uint8_t *line, size_t len, mw_json_top *ou
 typedef struct mw_names mw_names;
 mw_names *mw_names_create(uint32_t capacity);
 void mw_names_destroy(mw_names *n);
+/* A value with this bit set marks a name that is never a finding (a pool's website): the
+ * engine raises no event for it and remembers none of its addresses. */
+#define MW_NAME_QUIET 0x80000000u
+
 /* Adds a lower-case name without trailing dot; returns 0, or -1 when full or invalid. */
 int mw_names_add(mw_names *n, const char *name, size_t len, uint32_t value);
 /* Longest suffix on a label boundary that is in the table; returns value+1, or 0. The name is
@@ -122,10 +126,10 @@ typedef struct {
 typedef enum {
   MW_EV_LINE = 1,        /* a complete protocol line (or HTTP body) of a mining or candidate flow */
   MW_EV_FLOW_END,        /* statistics of a flow that the callback asked to keep */
-  MW_EV_DNS_ANSWER,      /* an address returned for a name that matched the name table */
-  MW_EV_DNS_QUERY,       /* a query for a name that matched the name table */
+  MW_EV_DNS_QUERY = 4,   /* a query for a name that matched the name table */
   MW_EV_TLS_SNI,         /* a TLS ClientHello server name that matched the name table */
-  MW_EV_POOL_FLOW,       /* a new flow to or from a remembered pool address */
+  MW_EV_POOL_FLOW,       /* a new flow to or from a remembered pool address; data: the name
+                            DNS gave it for, when still known (empty for listed addresses) */
   MW_EV_HTTP_HOST,       /* an HTTP Host header that matched the name table */
 } mw_event_kind;
 
@@ -140,8 +144,6 @@ typedef struct {
   uint16_t method;       /* mw_method id found in the line, 0 if none */
   const uint8_t *data;   /* line bytes, DNS or SNI name; valid only during the callback */
   uint32_t len;
-  /* DNS answer */
-  uint32_t ttl;
   uint32_t name_value;   /* mw_names value of the matched name + 1, 0 if none */
   /* FLOW_END */
   uint64_t bytes_from_a, bytes_from_b;
@@ -150,8 +152,8 @@ typedef struct {
 } mw_event;
 
 /* Returns 1 to keep watching the flow (its lines keep coming and a FLOW_END is sent), 0 to
- * leave it to the engine's own judgement. For MW_EV_DNS_ANSWER, 1 means "remember this
- * address as the pool's for the answer's TTL". */
+ * leave it to the engine's own judgement. DNS answers for pool names never reach the callback:
+ * the engine remembers their addresses itself, for the answer's TTL. */
 typedef int (*mw_event_fn)(void *ctx, const mw_event *ev);
 
 typedef struct {
