@@ -1,4 +1,5 @@
 import Foundation
+import MinewatchKit
 
 /// One alert as a syslog message: RFC 5424 with structured data (and the same fields readable
 /// as key=value in the message), or RFC 3164 for old receivers.
@@ -41,14 +42,7 @@ public struct SyslogMessage: Sendable {
       + "\""
   }
 
-  static func rfc3339(_ ns: UInt64) -> String {
-    var t = time_t(ns / 1_000_000_000)
-    var tm = tm()
-    gmtime_r(&t, &tm)
-    return String(
-      format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-      tm.tm_min, tm.tm_sec, Int(ns % 1_000_000_000 / 1_000_000))
-  }
+  static func rfc3339(_ ns: UInt64) -> String { ScanReport.iso8601(ns) }
 
   /// "Mmm dd hh:mm:ss" in UTC (RFC 3164 has no zone; UTC keeps gateways comparable).
   static func bsdTimestamp(_ ns: UInt64) -> String {

@@ -3,13 +3,15 @@ import Foundation
 /// The `--format json` document. Field names and meanings are documented in README.md
 /// ("JSON schema"); unknown values are null, never guessed.
 extension ScanReport {
+  /// UTC with milliseconds, e.g. 2025-11-23T12:13:20.010Z. Formatted by hand: ICU's
+  /// formatter costs more than the rest of a large report together.
   public static func iso8601(_ ns: UInt64) -> String {
-    let secs = Double(ns / 1_000_000_000)
-    let frac = ns % 1_000_000_000 / 1_000_000
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    let base = f.string(from: Date(timeIntervalSince1970: secs))
-    return String(base.dropLast()) + String(format: ".%03dZ", frac)
+    var t = time_t(ns / 1_000_000_000)
+    var tm = tm()
+    gmtime_r(&t, &tm)
+    return String(
+      format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+      tm.tm_min, tm.tm_sec, Int(ns % 1_000_000_000 / 1_000_000))
   }
 
   private static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
@@ -39,45 +41,59 @@ extension ScanReport {
     ]
   }
 
-  public func jsonObject() -> [String: Any] {
-    let hostObjects: [[String: Any]] = hosts.map { h in
-      [
-        "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
-        "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
-        "hashrate_hps": Self.orNull(h.hashrate),
-        "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(Self.sessionJSON),
-        "clients_served": h.clientsServed.map { "\($0)" },
-        "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
-        "lookups": h.lookups.map { l -> [String: Any] in
-          [
-            "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,
-            "first_seen": Self.iso8601(l.firstNs), "last_seen": Self.iso8601(l.lastNs),
-            "queries": l.queries,
-          ]
-        },
-      ]
-    }
-    return [
-      "capture": [
-        "files": capture.files, "packets": capture.packets, "bytes": capture.bytes,
-        "start": capture.packets > 0 ? Self.iso8601(capture.startNs) : NSNull(),
-        "end": capture.packets > 0 ? Self.iso8601(capture.endNs) : NSNull(),
-        "duration_s": capture.durationSeconds, "warnings": capture.warnings,
-      ] as [String: Any],
-      "hosts": hostObjects,
-      "totals": [
-        "hosts": miningHosts.count, "proxies": hosts(.proxy),
-        "browser_miner_hosts": hosts(.browserMiner), "lookup_only_hosts": hosts(.lookup),
-        "pools": pools.count, "sessions": miningHosts.reduce(0) { $0 + $1.sessions.count },
-        "egress_bytes": egressBytesToPools, "egress_mbps": Self.orNull(egressMbps),
-        "hashrate_hps_by_algorithm": hashrateByAlgorithm,
-      ] as [String: Any],
-      "anomalies": anomalies,
+  func hostJSON(_ h: Host) -> [String: Any] {
+    [
+      "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
+      "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
+      "hashrate_hps": Self.orNull(h.hashrate),
+      "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(Self.sessionJSON),
+      "clients_served": h.clientsServed.map { "\($0)" },
+      "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
+      "lookups": h.lookups.map { l -> [String: Any] in
+        [
+          "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,
+          "first_seen": Self.iso8601(l.firstNs), "last_seen": Self.iso8601(l.lastNs),
+          "queries": l.queries,
+        ]
+      },
     ]
   }
 
-  public func jsonData() throws -> Data {
-    try JSONSerialization.data(
-      withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  var captureJSON: [String: Any] {
+    [
+      "files": capture.files, "packets": capture.packets, "bytes": capture.bytes,
+      "start": capture.packets > 0 ? Self.iso8601(capture.startNs) : NSNull(),
+      "end": capture.packets > 0 ? Self.iso8601(capture.endNs) : NSNull(),
+      "duration_s": capture.durationSeconds, "warnings": capture.warnings,
+    ]
   }
+
+  var totalsJSON: [String: Any] {
+    [
+      "hosts": miningHosts.count, "proxies": hosts(.proxy),
+      "browser_miner_hosts": hosts(.browserMiner), "lookup_only_hosts": hosts(.lookup),
+      "pools": pools.count, "sessions": miningHosts.reduce(0) { $0 + $1.sessions.count },
+      "egress_bytes": egressBytesToPools, "egress_mbps": Self.orNull(egressMbps),
+      "hashrate_hps_by_algorithm": hashrateByAlgorithm,
+    ]
+  }
+
+  public func jsonObject() -> [String: Any] {
+    ["capture": captureJSON, "hosts": hosts.map(hostJSON), "totals": totalsJSON, "anomalies": anomalies]
+  }
+
+  /// The document, written a host at a time with a purpose-built writer (see JSONWriter).
+  public func jsonData() throws -> Data {
+    var out: [UInt8] = []
+    JSONWriter.write(["anomalies": anomalies, "capture": captureJSON, "totals": totalsJSON], into: &out)
+    out.removeLast(2)  // reopen the object after "totals": the hosts go last
+    out.append(contentsOf: ",\n  \"hosts\" : [".utf8)
+    for (i, h) in hosts.enumerated() {
+      out.append(contentsOf: (i == 0 ? "\n    " : ",\n    ").utf8)
+      JSONWriter.write(hostJSON(h), into: &out, indent: 4)
+    }
+    out.append(contentsOf: (hosts.isEmpty ? "]\n}" : "\n  ]\n}").utf8)
+    return Data(out)
+  }
+
 }
