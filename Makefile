@@ -80,6 +80,13 @@ install:
 	  install -D -m 0644 systemd/minewatch.conf $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf; \
 	fi
 
+# The whole suite, Swift and C, under AddressSanitizer and UndefinedBehaviorSanitizer (any
+# report stops the run). Leak checking is off: libXCTest leaks by design (PLATFORM.md).
+test-sanitize: test-deps
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(SWIFT) test --scratch-path .build-sanitize --sanitize=address \
+	  -Xcc -fsanitize=undefined -Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
+
 # libFuzzer targets on every C entry point that sees wire bytes, with ASan and UBSan.
 fuzz-build: deps
 	@mkdir -p $(FUZZ_DIR)
