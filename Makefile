@@ -8,7 +8,7 @@ BENCH_MB ?= 1000
 .PHONY: all deps test-deps build run test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
-FUZZ_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
+FUZZ_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture fuzz_session
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 CORE_SOURCES := $(wildcard Sources/MinewatchCore/*.c)
@@ -96,6 +96,9 @@ fuzz-build: deps
 	    -lpcap -o $(FUZZ_DIR)/$$t || exit 1; \
 	done
 	@cc -O1 -std=c11 -Wall -Wextra Tests/Fuzz/make_seeds.c -lpcap -o $(FUZZ_DIR)/make_seeds
+	$(SWIFT) build --scratch-path .build-fuzz-swift --product fuzz-session --sanitize=fuzzer --sanitize=address \
+	  -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
+	@cp .build-fuzz-swift/debug/fuzz-session $(FUZZ_DIR)/fuzz_session
 
 # Runs each target for FUZZ_SECONDS (FUZZ_JOBS at a time) from seeds taken from the test
 # captures; crashes land in $(FUZZ_DIR)/crashes and make this fail.
@@ -105,6 +108,7 @@ fuzz: fuzz-build
 	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*)
 	@cp -n $(FUZZ_DIR)/seeds/packets/* $(FUZZ_DIR)/corpus/fuzz_packets/ 2>/dev/null || true
 	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_json/ 2>/dev/null || true
+	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_session/ 2>/dev/null || true
 	@cp -n Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
 	@echo $(FUZZ_TARGETS) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
 	  '$(FUZZ_DIR)/{} -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

@@ -46,6 +46,10 @@ let package = Package(
     .executableTarget(
       name: "minewatch-gen",
       dependencies: ["CaptureForge", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // The Swift session layer under libFuzzer (make fuzz); a stub otherwise.
+    .executableTarget(
+      name: "fuzz-session", dependencies: ["MinewatchKit"],
+      swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
     .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"]),
     .testTarget(

@@ -1,0 +1,30 @@
+import MinewatchCore
+
+/// The session layer driven by raw bytes, for the fuzzer: each line goes through the C
+/// matcher's verdict and into one session, both directions, then into a report.
+public enum SessionProbe {
+  public static func feed(_ data: UnsafeRawBufferPointer, signatures: Signatures) {
+    let a = Endpoint(ip: IPAddress(family: 4, bytes: [10, 0, 0, 1]), port: 40000)
+    let b = Endpoint(ip: IPAddress(family: 4, bytes: [203, 0, 113, 5]), port: 3333)
+    let s = MiningSession(flowID: 1, slot: 0, a: a, b: b, at: 1)
+    var at: UInt64 = 1_000_000_000
+    for (i, line) in data.split(separator: 0x0A).enumerated() {
+      let bytes = Array(line)
+      var top = mw_json_top()
+      var method: UInt16 = 0
+      if mw_json_scan_top(bytes, bytes.count, &top) == MW_JSON_OK && top.has_method != 0 {
+        method = bytes.withUnsafeBufferPointer {
+          mw_method_lookup($0.baseAddress! + Int(top.method_off), Int(top.method_len))
+        }
+      }
+      at += 1_000_000_000
+      s.apply(line: bytes, methodID: method, fromA: i % 2 == 0, at: at)
+    }
+    s.stats = FlowStats(bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at)
+    let tracker = SessionTracker(signatures: signatures)
+    if let r = ReportBuilder(tracker: tracker, names: nil).session(s) {
+      var out: [UInt8] = []
+      JSONWriter.write(ScanReport.sessionJSON(r), into: &out)
+    }
+  }
+}
