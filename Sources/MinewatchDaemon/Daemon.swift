@@ -117,8 +117,9 @@ public enum Daemon {
         "user": "\(p.config.user ?? "unchanged")",
       ])
     let service = CaptureService(
-      config: p.config, signatures: p.signatures, handle: p.handle, mailbox: Mailbox(), metrics: p.metrics,
-      notifier: notifier, logger: logger)
+      loop: CaptureLoop(
+        config: p.config, signatures: p.signatures, handle: p.handle, mailbox: Mailbox(), metrics: p.metrics,
+        notifier: notifier, logger: logger))
     let group = ServiceGroup(
       configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
@@ -130,21 +131,14 @@ public enum Daemon {
 /// The capture thread as a service: graceful shutdown breaks the loop, which then ends every
 /// session, writes the final summary and drains the queue.
 struct CaptureService: Service {
-  let config: DaemonConfig
-  let signatures: Signatures
-  let handle: CaptureHandle
-  let mailbox: Mailbox
-  let metrics: DaemonMetrics?
-  let notifier: Notifier?
-  let logger: Logger
+  let loop: CaptureLoop
 
   func run() async throws {
-    let (config, signatures, handle, mailbox, metrics, notifier, logger) =
-      (self.config, self.signatures, self.handle, self.mailbox, self.metrics, self.notifier, self.logger)
+    let loop = self.loop
     let signals = Task {
       for await signal in await UnixSignalsSequence(trapping: .sighup, .sigusr1) {
-        mailbox.post(signal == .sighup ? .reload : .hostTable)
-        handle.breakLoop()
+        loop.mailbox.post(signal == .sighup ? .reload : .hostTable)
+        loop.handle.breakLoop()
       }
     }
     defer { signals.cancel() }
@@ -152,10 +146,7 @@ struct CaptureService: Service {
       try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
         let thread = Thread {
           do {
-            try CaptureLoop(
-              config: config, signatures: signatures, handle: handle, mailbox: mailbox, metrics: metrics,
-              notifier: notifier, logger: logger
-            ).run()
+            try loop.run()
             done.resume()
           } catch {
             done.resume(throwing: error)
@@ -166,14 +157,14 @@ struct CaptureService: Service {
         thread.start()
       }
     } onGracefulShutdown: {
-      mailbox.post(.stop)
-      handle.breakLoop()
+      loop.mailbox.post(.stop)
+      loop.handle.breakLoop()
     }
   }
 }
 
 /// The loop on the capture thread: owns the pipeline; nothing else touches it.
-struct CaptureLoop {
+struct CaptureLoop: Sendable {
   let config: DaemonConfig
   let signatures: Signatures
   let handle: CaptureHandle

@@ -20,7 +20,8 @@ public enum SessionProbe {
       at += 1_000_000_000
       s.apply(line: bytes, methodID: method, fromA: i % 2 == 0, at: at)
     }
-    s.stats = FlowStats(bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at)
+    s.stats = FlowStats(
+      bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at)
     let tracker = SessionTracker(signatures: signatures)
     if let r = ReportBuilder(tracker: tracker, names: nil).session(s) {
       var out: [UInt8] = []
