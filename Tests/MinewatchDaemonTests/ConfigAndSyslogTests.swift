@@ -220,3 +220,30 @@ import Testing
     #expect(p.terminationStatus == 0)
   }
 }
+
+@Suite struct HostileConfigFileTests {
+  func loadError(_ path: String) -> String {
+    do {
+      _ = try DaemonConfig.load(path: path)
+      return "loaded"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  @Test func overLongUnreadableAndDirectoryConfigs() throws {
+    let big = Paths.scratch("big.conf")
+    try Data(repeating: 0x23, count: 2 << 20).write(to: URL(fileURLWithPath: big))  // 2 MiB of '#'
+    #expect(loadError(big) == "\(big):1: not a text file of at most 1 MiB")
+    let dir = Paths.scratch("conf.d")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    #expect(loadError(dir).hasPrefix("\(dir): cannot read"))
+    #expect(loadError(dir + "/missing.conf").hasPrefix("\(dir)/missing.conf: cannot read"))
+    let longLine = Paths.scratch("long.conf")
+    try Data(
+      ("interface = eth0\nfilter = " + String(repeating: "x", count: 500_000) + "\nsnaplen = nope\n").utf8
+    )
+    .write(to: URL(fileURLWithPath: longLine))
+    #expect(loadError(longLine) == "\(longLine):3: snaplen: 'nope' is not a whole number in 256...262144")
+  }
+}

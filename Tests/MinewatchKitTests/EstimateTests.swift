@@ -93,3 +93,39 @@ import Testing
     #expect(s.domains.contains { $0.name == "supportxmr.com" && $0.kind == .pool })
   }
 }
+
+@Suite struct HostileSignatureFileTests {
+  func error(_ files: [String: Data]) throws -> String {
+    let dir = URL(fileURLWithPath: Paths.scratch("sigs-\(UUID().uuidString)"))
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try Data("sha256d 2^32 BTC\n".utf8).write(to: dir.appendingPathComponent("algorithms.txt"))
+    for (name, data) in files { try data.write(to: dir.appendingPathComponent(name)) }
+    do {
+      _ = try Signatures(directory: dir)
+      return "loaded"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  @Test func overLongLinesBinaryAndDirectories() throws {
+    let long =
+      "good.example pool XMR Good\n" + String(repeating: "a", count: 300) + ".example pool XMR Long\n"
+    #expect(
+      try error(["pools.txt": Data(long.utf8)]).hasSuffix(
+        "pools.txt:2: '\(String(repeating: "a", count: 300)).example' is not a domain name"))
+    #expect(try error(["pools.txt": Data([0x61, 0x00, 0x62])]).hasSuffix("pools.txt:1: not UTF-8 text"))
+    #expect(try error(["pools.txt": Data([0xc3, 0x28])]).hasSuffix("pools.txt:1: not UTF-8 text"))
+    #expect(
+      try error(["agents.txt": Data("xmrig/ quantum XMRig\n".utf8), "pools.txt": Data()]).hasSuffix(
+        "agents.txt:1: hardware 'quantum' is not cpu, gpu, asic, any or proxy"))
+    #expect(
+      try error(["addresses.txt": Data("999.1.1.1 XMR x\n".utf8), "pools.txt": Data()]).hasSuffix(
+        "addresses.txt:1: expected <IP address> <coins> <pool name>"))
+    let dir = URL(fileURLWithPath: Paths.scratch("sigs-dir-\(UUID().uuidString)"))
+    try FileManager.default.createDirectory(
+      at: dir.appendingPathComponent("pools.txt"), withIntermediateDirectories: true)
+    try Data("sha256d 2^32 BTC\n".utf8).write(to: dir.appendingPathComponent("algorithms.txt"))
+    #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
+  }
+}
