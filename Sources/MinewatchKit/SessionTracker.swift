@@ -104,6 +104,7 @@ public final class SessionTracker: CoreEventSink {
       else { return false }
       s.nameDomain = d
       s.httpHost = name
+      if s.variant == nil || s.variant == .unidentified { s.variant = .http }
       s.evidence.insert("http-host:" + name)
       s.forceClientIfUnknown(isA: fromA)
       return true

@@ -113,6 +113,7 @@ import Testing
     #expect(h.role == .browserMiner)
     #expect(h.sessions.first?.finding == .browserMiner)
     #expect(h.sessions.first?.evidence == ["http-host:www.coinimp.com"])
+    #expect(h.sessions.first?.protocolVariant == "http")
     #expect(r.miningHosts.isEmpty && r.pools.isEmpty)
   }
 
