@@ -32,12 +32,21 @@ public final class SessionTracker: CoreEventSink {
     self.names = names
   }
 
-  private func count(_ name: String) { counts[name, default: 0] += 1 }
+  /// What the session layer bounds and counts, beside the C core's mw_anomaly (the same kind
+  /// of stable names, reported together).
+  public enum Anomaly: String, CaseIterable, Sendable {
+    case sessionTableFull = "session_table_full"
+    case lookupTableFull = "lookup_table_full"
+    case pendingSharesEvicted = "pending_shares_evicted"
+    case reportSessionLimit = "report_session_limit"
+  }
+
+  private func count(_ a: Anomaly, by n: UInt64 = 1) { counts[a.rawValue, default: 0] += n }
 
   private func session(flow: UInt32, slot: UInt32, a: Endpoint, b: Endpoint, at: UInt64) -> MiningSession? {
     if let s = open[flow] { return s }
     guard open.count < maxSessions else {
-      count("session_table_full")
+      count(.sessionTableFull)
       return nil
     }
     let s = MiningSession(flowID: flow, slot: slot, a: a, b: b, at: at)
@@ -60,12 +69,12 @@ public final class SessionTracker: CoreEventSink {
       s.stats = stats
       s.firstNs = min(s.firstNs, stats.firstNs)
       s.lastNs = max(s.lastNs, stats.lastNs)
-      if s.pendingEvicted > 0 { counts["pending_shares_evicted", default: 0] += UInt64(s.pendingEvicted) }
+      if s.pendingEvicted > 0 { count(.pendingSharesEvicted, by: UInt64(s.pendingEvicted)) }
       if s.reportable {
         if retainFinished {
           // A scan keeps what it reports; a capture made of a million fake sessions must not
           // take the machine with it.
-          if finished.count < maxFinished { finished.append(s) } else { count("report_session_limit") }
+          if finished.count < maxFinished { finished.append(s) } else { count(.reportSessionLimit) }
         }
         onSessionEnd?(s)
       }
@@ -143,7 +152,7 @@ public final class SessionTracker: CoreEventSink {
       lookups[host, default: [:]][name] = Lookup(
         name: name, domain: domain, firstNs: at, lastNs: at, queries: 1)
     } else {
-      count("lookup_table_full")
+      count(.lookupTableFull)
     }
   }
 
