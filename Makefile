@@ -8,7 +8,8 @@ BENCH_MB ?= 1000
 .PHONY: all deps test-deps build run test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
-FUZZ_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture fuzz_session
+FUZZ_C_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
+FUZZ_TARGETS := $(FUZZ_C_TARGETS) fuzz_session
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 CORE_SOURCES := $(wildcard Sources/MinewatchCore/*.c)
@@ -90,7 +91,7 @@ test-sanitize: test-deps
 # libFuzzer targets on every C entry point that sees wire bytes, with ASan and UBSan.
 fuzz-build: deps
 	@mkdir -p $(FUZZ_DIR)
-	@for t in $(FUZZ_TARGETS); do \
+	@for t in $(FUZZ_C_TARGETS); do \
 	  clang -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -fuse-ld=lld -ISources/MinewatchCore/include -ISources/MinewatchCore Tests/Fuzz/$$t.c $(CORE_SOURCES) \
 	    -lpcap -o $(FUZZ_DIR)/$$t || exit 1; \
