@@ -1,3 +1,4 @@
+import CaptureForge
 import Foundation
 import Testing
 
@@ -127,5 +128,28 @@ import Testing
       at: dir.appendingPathComponent("pools.txt"), withIntermediateDirectories: true)
     try Data("sha256d 2^32 BTC\n".utf8).write(to: dir.appendingPathComponent("algorithms.txt"))
     #expect(throws: MinewatchError.self) { try Signatures(directory: dir) }
+  }
+}
+
+@Suite struct SessionBoundsTests {
+  @Test func unansweredSharesAndStatedRatesStayBounded() throws {
+    let r = try scanForged("unanswered.pcap") { w in
+      let c = Conversation(
+        writer: w, client: Peer("10.5.5.5", 40000), server: Peer("198.51.100.50", 3333),
+        startNs: 1_700_000_000_000_000_000)
+      c.send(fromClient: false, line: #"{"id":null,"method":"mining.set_difficulty","params":[1]}"#)
+      var lines = ""
+      for i in 0..<3000 {
+        lines += #"{"id":\#(i),"method":"mining.submit","params":["a.b","1","2","3","4"]}"# + "\n"
+        lines +=
+          #"{"id":\#(i),"method":"mining.hashrate","params":["0x\#(String(1000 + i, radix: 16))"]}"# + "\n"
+      }
+      c.send(fromClient: true, Array(lines.utf8))
+    }
+    let s = try #require(r.allSessions.first)
+    #expect(s.sharesSubmitted == 3000 && s.sharesAccepted == 0)
+    #expect(r.anomalies["pending_shares_evicted"] == 2048)  // two full tables of 1,024 let go
+    let mean = (1000.0 + 3999.0) / 2  // the running mean of the 3,000 stated rates
+    #expect(abs((s.reportedHashrate ?? 0) - mean) < 1e-6)
   }
 }
