@@ -40,7 +40,8 @@ import Testing
     #expect(try run("short-header", Array(valid.prefix(10))).status == 2)
     #expect(try run("empty", []).status == 2)
     var badNG: [UInt8] = [0x0a, 0x0d, 0x0d, 0x0a] + le32(12) + [0x4d, 0x3c, 0x2b, 0x1a] + [1, 0, 0, 0]
-    badNG += [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] + le32(8)  // section length, block length too small
+    // Section length, then a trailing block length too small for the block.
+    badNG += [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] + le32(8)
     #expect(try run("pcapng-bad-length", badNG).status == 2)
     var huge = valid
     huge[20] = 0xfe  // LINKTYPE 254 (not a link type minewatch decodes)
