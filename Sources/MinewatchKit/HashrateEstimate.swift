@@ -62,6 +62,15 @@ public enum Units {
       x /= 1000
       i += 1
     }
+    if x > 0 && x < 1 {  // a single CPU's watts, a weak miner's hashes: milli, micro
+      for small in ["m", "µ", "n"] {
+        x *= 1000
+        if x >= 1 || small == "n" {
+          let digits = x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f"
+          return String(format: digits, x) + " " + small + unit
+        }
+      }
+    }
     let digits = x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f"
     return String(format: digits, x) + " " + prefixes[i] + unit
   }

@@ -193,7 +193,11 @@ public struct ReportBuilder {
       wallet: parts?.wallet, account: parts?.account, worker: parts?.worker ?? m.worker,
       agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty,
       sharesSubmitted: m.submitted,
-      sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate, hashrateNote: note,
+      sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate,
+      power: estimate.flatMap { e in
+        algorithm.flatMap { signatures.energy[$0] }.map { PowerEstimate.from(e, $0) }
+      },
+      hashrateNote: note,
       reportedHashrate: m.reportedRate,
       egressBytes: egress, ingressBytes: ingress,
       egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,

@@ -33,6 +33,8 @@ extension ScanReport {
       "hashrate_low_hps": Self.orNull(s.hashrate?.low),
       "hashrate_high_hps": Self.orNull(s.hashrate?.high),
       "hashrate_note": Self.orNull(s.hashrateNote),
+      "power_w": Self.orNull(s.power?.watts), "power_w_low": Self.orNull(s.power?.low),
+      "power_w_high": Self.orNull(s.power?.high),
       "reported_hashrate_hps": Self.orNull(s.reportedHashrate),
       "egress_bytes": s.egressBytes, "ingress_bytes": s.ingressBytes,
       "egress_packets": s.egressPackets, "ingress_packets": s.ingressPackets,
@@ -75,6 +77,11 @@ extension ScanReport {
       "pools": pools.count, "sessions": miningHosts.reduce(0) { $0 + $1.sessions.count },
       "egress_bytes": egressBytesToPools, "egress_mbps": Self.orNull(egressMbps),
       "hashrate_hps_by_algorithm": hashrateByAlgorithm,
+      "power_kw": power.watts / 1000, "power_kw_low": power.low / 1000, "power_kw_high": power.high / 1000,
+      "energy_kwh_per_day": power.kWhPerDay, "energy_kwh_per_year": power.kWhPerYear,
+      "coal_kg_per_day": power.kWhPerDay * factors.coalKgPerKWh,
+      "co2_kg_per_day": power.kWhPerDay * factors.co2KgPerKWh,
+      "energy_factors": ["coal_kg_per_kwh": factors.coalKgPerKWh, "co2_kg_per_kwh": factors.co2KgPerKWh],
     ]
   }
 

@@ -67,6 +67,11 @@ extension ScanReport {
         } else {
           out.append("    rate    unknown (\(s.hashrateNote ?? "no estimate"))")
         }
+        if let p = s.power {
+          out.append(
+            "    power   \(Units.rate(p.watts, unit: "W"))  (\(Units.rate(p.low, unit: "W")) – \(Units.rate(p.high, unit: "W")))"
+          )
+        }
         if let r = s.reportedHashrate {
           out.append("    stated  \(Units.rate(r, unit: u)) (reported by the miner)")
         }
@@ -81,6 +86,14 @@ extension ScanReport {
         + (hosts(.browserMiner) > 0 ? "\(hosts(.browserMiner)) browser-miner host(s), " : "")
         + (hosts(.lookup) > 0 ? "\(hosts(.lookup)) host(s) with pool lookups only, " : "")
         + "egress to pools \(egressMbps.map(Units.mbps) ?? "-")")
+    let p = power
+    if p.watts > 0 {
+      out.append(
+        "  power \(Units.rate(p.watts, unit: "W")) (\(Units.rate(p.low, unit: "W")) – \(Units.rate(p.high, unit: "W"))), "
+          + String(
+            format: "%.3g kWh/day, %.3g kg standard coal and %.3g kg CO2 a day", p.kWhPerDay,
+            p.kWhPerDay * factors.coalKgPerKWh, p.kWhPerDay * factors.co2KgPerKWh))
+    }
     for (algo, r) in hashrateByAlgorithm.sorted(by: { $0.key < $1.key }) {
       out.append("  \(algo): \(Units.rate(r, unit: Self.unit(algo)))")
     }

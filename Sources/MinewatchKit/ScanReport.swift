@@ -76,6 +76,8 @@ public struct ScanReport: Sendable {
     public var sharesAccepted: Int
     public var sharesRejected: Int
     public var hashrate: HashrateEstimate?
+    /// Power drawn for that hashrate (signatures/energy.txt), nil when either is unknown.
+    public var power: PowerEstimate?
     public var hashrateNote: String?
     public var reportedHashrate: Double?
     public var egressBytes: UInt64
@@ -115,6 +117,12 @@ public struct ScanReport: Sendable {
   public var capture: Capture
   public var hosts: [Host]
   public var anomalies: [String: UInt64]
+  public var factors = EnergyFactors()
+
+  /// The pool sessions' power together.
+  public var power: PowerEstimate {
+    poolSessions.compactMap(\.power).reduce(PowerEstimate.zero, +)
+  }
 
   public var miningHosts: [Host] { hosts.filter { $0.role == .miner } }
   /// Sessions with a pool (the protocol read, or a connection to a pool's name or address).

@@ -53,6 +53,8 @@ public struct Signatures: Sendable {
   public private(set) var algorithmByCoin: [String: String] = [:]
   public private(set) var agents: [Agent] = []
   public private(set) var addresses: [Address] = []
+  /// Watts per hash per second by algorithm (energy.txt).
+  public private(set) var energy: [String: Efficiency] = [:]
 
   public init() {}
 
@@ -67,6 +69,8 @@ public struct Signatures: Sendable {
     for name in extra { try loadPools(directory.appendingPathComponent(name)) }
     let agentsFile = directory.appendingPathComponent("agents.txt")
     if fm.fileExists(atPath: agentsFile.path) { try loadAgents(agentsFile) }
+    let energyFile = directory.appendingPathComponent("energy.txt")
+    if fm.fileExists(atPath: energyFile.path) { energy = try Self.loadEnergy(energyFile) }
     let addressFile = directory.appendingPathComponent("addresses.txt")
     if fm.fileExists(atPath: addressFile.path) { try loadAddresses(addressFile) }
   }

@@ -47,6 +47,12 @@ struct Scan: ParsableCommand {
   @Flag(help: "Never show progress, even on a terminal.")
   var quiet = false
 
+  @Option(name: .customLong("coal-kg-per-kwh"), help: "Standard coal per kWh for the energy figures.")
+  var coalKgPerKWh = 0.404
+
+  @Option(name: .customLong("co2-kg-per-kwh"), help: "CO2 per kWh for the energy figures.")
+  var co2KgPerKWh = 1.0
+
   func run() throws {
     let sigs: Signatures
     do {
@@ -59,11 +65,13 @@ struct Scan: ParsableCommand {
     } catch let e as MinewatchError {
       fail(e.description)
     }
-    let report: ScanReport
+    var report: ScanReport
     do {
       let scanner = try Scanner(signatures: sigs)
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
       report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
+      report.factors.coalKgPerKWh = coalKgPerKWh
+      report.factors.co2KgPerKWh = co2KgPerKWh
       display?.clear()
     } catch let e as MinewatchError {
       fail(e.description)

@@ -153,3 +153,46 @@ import Testing
     #expect(abs((s.reportedHashrate ?? 0) - mean) < 1e-6)
   }
 }
+
+@Suite struct EnergyTests {
+  @Test func shippedTableLoadsInJoulesPerHash() throws {
+    let s = try loadSignatures()
+    let sha = try #require(s.energy["sha256d"])
+    #expect(abs(sha.typical - 29.5e-12) < 1e-18)  // S19 Pro: 3250 W / 110 TH/s
+    #expect(sha.best < sha.typical && sha.typical < sha.worst)
+    #expect(abs((s.energy["randomx"]?.typical ?? 0) - 0.020) < 1e-12)
+    #expect(abs((s.energy["equihash"]?.best ?? 0) - 3.6e-3) < 1e-12)
+  }
+
+  @Test func handComputedCase() throws {
+    // 4,294,967,296 H/s of SHA-256d (50 shares at difficulty 2 over 100 s) at 29.5 J/TH:
+    // 0.1267 W, 0.0030408 kWh a day, 1.10990 kWh a year.
+    let h = HashrateEstimate(rate: 4_294_967_296, low: 3_000_000_000, high: 5_600_000_000)
+    let p = PowerEstimate.from(h, Efficiency(best: 17.5e-12, typical: 29.5e-12, worst: 98e-12))
+    #expect(abs(p.watts - 0.126701535) < 1e-8)
+    #expect(abs(p.low - 0.0525) < 1e-9 && abs(p.high - 0.5488) < 1e-9)
+    #expect(abs(p.kWhPerDay - 0.003040836) < 1e-9)
+    #expect(abs(p.kWhPerYear - 1.109905) < 1e-5)
+  }
+
+  @Test func reportTotalsWithTheProvincesFactors() throws {
+    let r = try scan([
+      Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap"), Paths.capture("miners/xmr_rx0_plain_eth.pcap"),
+    ])
+    let btc = try #require(r.host("10.31.7.23")?.sessions.first)
+    let xmr = try #require(r.host("10.31.7.25")?.sessions.first)
+    // Each session: its estimate times the typical figure of its algorithm.
+    #expect(abs((btc.power?.watts ?? 0) - (btc.hashrate?.rate ?? 0) * 29.5e-12) < 1e-12)
+    #expect(abs((xmr.power?.watts ?? 0) - (xmr.hashrate?.rate ?? 0) * 0.020) < 1e-9)
+    let total = (btc.power?.watts ?? 0) + (xmr.power?.watts ?? 0)
+    #expect(abs(r.power.watts - total) < 1e-9)
+    let totals =
+      try #require(try JSONSerialization.jsonObject(with: r.jsonData()) as? [String: Any])["totals"]
+      as? [String: Any]
+    let kwh = try #require(totals?["energy_kwh_per_day"] as? Double)
+    #expect(abs(kwh - total * 24 / 1000) < 1e-9)
+    #expect(abs((totals?["coal_kg_per_day"] as? Double ?? 0) - kwh * 0.404) < 1e-9)
+    #expect(abs((totals?["co2_kg_per_day"] as? Double ?? 0) - kwh * 1.0) < 1e-9)
+    #expect(Units.rate(0.1267, unit: "W") == "127 mW")
+  }
+}
