@@ -44,6 +44,17 @@ extension ScanReport {
   }
 
   func hostJSON(_ h: Host) -> [String: Any] {
+    var json = hostFields(h)
+    if let assets {
+      let e = assets.lookup(h.ip)
+      json["unit"] = Self.orNull(e?.unit)
+      json["unit_contact"] = Self.orNull(e?.contact)
+      json["asset_class"] = Self.orNull(e?.kind)
+    }
+    return json
+  }
+
+  private func hostFields(_ h: Host) -> [String: Any] {
     [
       "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
       "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
@@ -92,7 +103,9 @@ extension ScanReport {
   /// The document, written a host at a time with a purpose-built writer (see JSONWriter).
   public func jsonData() throws -> Data {
     var out: [UInt8] = []
-    JSONWriter.write(["anomalies": anomalies, "capture": captureJSON, "totals": totalsJSON], into: &out)
+    var head: [String: Any] = ["anomalies": anomalies, "capture": captureJSON, "totals": totalsJSON]
+    if let assets { head["units"] = unitsJSON(assets) }
+    JSONWriter.write(head, into: &out)
     out.removeLast(2)  // reopen the object after "totals": the hosts go last
     out.append(contentsOf: ",\n  \"hosts\" : [".utf8)
     for (i, h) in hosts.enumerated() {

@@ -97,6 +97,18 @@ extension ScanReport {
     for (algo, r) in hashrateByAlgorithm.sorted(by: { $0.key < $1.key }) {
       out.append("  \(algo): \(Units.rate(r, unit: Self.unit(algo)))")
     }
+    if let assets {
+      out.append("by unit:")
+      for u in units(assets) {
+        let rates = u.hashrateByAlgorithm.sorted { $0.key < $1.key }.map {
+          "\($0.key) \(Units.rate($0.value, unit: Self.unit($0.key)))"
+        }
+        out.append(
+          "  \(u.name)\(u.kind.map { " (\($0))" } ?? ""): \(u.hosts.count) host(s), \(u.pools.count) pool(s), coins \(u.coins.sorted().joined(separator: ",")), "
+            + "\(mbps(u.egressBytes).map(Units.mbps) ?? "-"), \(rates.isEmpty ? "hashrate unknown" : rates.joined(separator: ", ")), "
+            + String(format: "%.3g kWh/day", u.power.kWhPerDay))
+      }
+    }
     if !anomalies.isEmpty {
       out.append(
         "anomalies: "

@@ -118,6 +118,9 @@ public struct ScanReport: Sendable {
   public var hosts: [Host]
   public var anomalies: [String: UInt64]
   public var factors = EnergyFactors()
+  /// The organisation's networks, when an asset map was given: hosts carry their unit and the
+  /// report groups by unit.
+  public var assets: AssetMap?
 
   /// The pool sessions' power together.
   public var power: PowerEstimate {

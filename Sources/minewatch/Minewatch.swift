@@ -53,6 +53,10 @@ struct Scan: ParsableCommand {
   @Option(name: .customLong("co2-kg-per-kwh"), help: "CO2 per kWh for the energy figures.")
   var co2KgPerKWh = 1.0
 
+  @Option(
+    help: "Asset map (CSV: cidr,unit,contact,class): hosts carry their unit, the report groups by unit.")
+  var assets: String?
+
   func run() throws {
     let sigs: Signatures
     do {
@@ -66,12 +70,19 @@ struct Scan: ParsableCommand {
       fail(e.description)
     }
     var report: ScanReport
+    var assetMap: AssetMap?
+    do {
+      assetMap = try assets.map { try AssetMap(csv: URL(fileURLWithPath: $0)) }
+    } catch let e as MinewatchError {
+      fail(e.description)
+    }
     do {
       let scanner = try Scanner(signatures: sigs)
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
       report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
       report.factors.coalKgPerKWh = coalKgPerKWh
       report.factors.co2KgPerKWh = co2KgPerKWh
+      report.assets = assetMap
       display?.clear()
     } catch let e as MinewatchError {
       fail(e.description)
