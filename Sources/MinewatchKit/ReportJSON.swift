@@ -62,6 +62,7 @@ extension ScanReport {
       "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(Self.sessionJSON),
       "clients_served": h.clientsServed.map { "\($0)" },
       "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
+      "miners": h.minerIdentities.count, "miner_identities": h.minerIdentities,
       "lookups": h.lookups.map { l -> [String: Any] in
         [
           "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,

@@ -39,6 +39,11 @@ extension ScanReport {
       out.append(
         "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)"
       )
+      if h.minerIdentities.count > 1 {
+        out.append(
+          "  \(h.minerIdentities.count) miners behind this address (NAT, or several rigs): \(h.minerIdentities.joined(separator: "; "))"
+        )
+      }
       for s in h.sessions {
         let u = Self.unit(s.algorithm)
         let pool = [s.poolName, s.poolDomain].compactMap { $0 }.joined(separator: " / ")

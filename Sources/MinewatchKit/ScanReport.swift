@@ -109,6 +109,19 @@ public struct ScanReport: Sendable {
     public var hashrate: Double?
     public var hashrateByAlgorithm: [String: Double]
     public var clientsServed: [IPAddress]
+    /// Distinct miners seen behind this address: by worker or login, and agent. More than one
+    /// means several machines share it (NAT) or one runs several rigs.
+    public var minerIdentities: [String] {
+      Array(
+        Set(
+          sessions.filter { $0.finding == .stratum }.compactMap { s -> String? in
+            guard let who = s.worker.map({ "\(s.wallet ?? s.account ?? "")/\($0)" }) ?? s.login else {
+              return nil
+            }
+            return who + (s.agent.map { " (\($0))" } ?? "")
+          })
+      ).sorted()
+    }
     public var confidence: Confidence
     public var findings: [Finding]
     public var lookups: [Lookup]

@@ -103,6 +103,13 @@ import Testing
     #expect(zec.poolDomain == "eu1-zcash.flypool.org" && zec.coin == "ZEC")
     #expect(zec.evidence.contains("subscribe-host:eu1-zcash.flypool.org"))
 
+    // Two workers behind one address: counted as two miners.
+    #expect(
+      r.host("192.168.2.148")?.minerIdentities == [
+        "t1fAhZF5aUJdY7CikGULHmeYk7id8qmvbAd/rig4 (EWBF 0.3.4b)",
+        "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG/c1 (EWBF 0.3.4b)",
+      ])
+    #expect(r.host("192.168.2.92")?.minerIdentities.count == 1)
     let second = try #require(r.host("192.168.2.148")?.sessions.first { "\($0.poolIP)" == "116.211.167.195" })
     #expect(second.login == "t1fJuHWrfcWnYMYyP9VAF96vRnvND2NziMG.c1" && second.sharesSubmitted == 1)
     #expect(r.anomalies["tcp_retransmission", default: 0] >= 3)
