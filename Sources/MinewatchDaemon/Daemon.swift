@@ -37,12 +37,13 @@ public enum Daemon {
   /// `minewatch run --replay FILE...`: the daemon's pipeline over capture files on packet time,
   /// so a replay gives the alerts the live daemon would have given. Returns the alerts.
   @discardableResult
-  public static func replay(files: [String], config: DaemonConfig, keepAlerts: Bool = false) throws -> [Alert]
-  {
+  public static func replay(
+    files: [String], config: DaemonConfig, keepAlerts: Bool = false, metrics: DaemonMetrics? = nil
+  ) throws -> [Alert] {
     let signatures = try loadSignatures(config)
     let alerts = try AlertDispatcher(config: config)
     alerts.keepDelivered = keepAlerts
-    let dp = try DaemonPipeline(config: config, signatures: signatures, alerts: alerts, metrics: nil)
+    let dp = try DaemonPipeline(config: config, signatures: signatures, alerts: alerts, metrics: metrics)
     let captures = try CaptureFiles(files, engine: dp.pipeline.engine)
     for i in files.indices {
       // Reads pause at each timer's packet time (the engine's deadline), so alerts come when due.

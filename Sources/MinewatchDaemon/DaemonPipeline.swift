@@ -56,6 +56,7 @@ public final class DaemonPipeline {
     var limits = EngineLimits()
     limits.flowCapacity = config.flowCapacity
     pipeline = try Pipeline(signatures: signatures, limits: limits)
+    pipeline.internalNetworks = config.internalNetworks
     pipeline.tracker.retainFinished = false
     pipeline.tracker.onSessionEnd = { [unowned self] s in self.sessionEnded(s) }
     pipeline.engine.setDeadline(1)  // the first packet starts the clock
@@ -108,18 +109,21 @@ public final class DaemonPipeline {
     metrics?.sessionsStarted.increment()
     alerts.send(
       Alert(
-        kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), json: Self.sessionAlert(r),
+        kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), json: sessionAlert(r),
         keys: [
-          "host", "pool_ip", "pool_port", "pool_name", "pool_domain", "protocol", "coin", "algorithm",
+          "host", "pool_ip", "pool_port", "pool_internal", "pool_name", "pool_domain", "protocol", "coin",
+          "algorithm",
           "login",
           "wallet", "account", "worker", "agent", "miner", "finding", "confidence", "evidence", "difficulty",
           "first_seen",
         ]))
   }
 
-  static func sessionAlert(_ r: ScanReport.Session) -> [String: Any] {
+  private func sessionAlert(_ r: ScanReport.Session) -> [String: Any] {
     var j = ScanReport.sessionJSON(r)
     j["host"] = "\(r.clientIP)"
+    // A pool inside the site's own networks is a mining proxy serving this host.
+    j["pool_internal"] = pipeline.builder.isInternal(r.poolIP)
     return j
   }
 
@@ -138,7 +142,7 @@ public final class DaemonPipeline {
     }
     alerts.send(
       Alert(
-        kind: .sessionEnd, severity: .info, timeNs: r.lastNs, json: Self.sessionAlert(r),
+        kind: .sessionEnd, severity: .info, timeNs: r.lastNs, json: sessionAlert(r),
         keys: [
           "host", "pool_ip", "pool_port", "pool_name", "protocol", "coin", "algorithm", "login", "worker",
           "shares_submitted", "shares_accepted", "shares_rejected", "hashrate_hps", "hashrate_low_hps",
@@ -155,14 +159,16 @@ public final class DaemonPipeline {
     }
   }
 
+  /// Bits to pools for the Prometheus counter, every tick: from the flows' live counters
+  /// (building each session's report here would cost far more than the counter is worth).
   private func updateEgressMetrics() {
     guard let metrics else { return }
-    for (flow, r) in openPoolSessions() {
-      let counted = announced[flow]!.egressInMetrics
-      if r.egressBytes > counted {
-        metrics.egressBits.increment(by: Int64((r.egressBytes - counted) * 8))
-        announced[flow]!.egressInMetrics = r.egressBytes
-      }
+    for s in pipeline.tracker.openSessions {
+      guard let a = announced[s.flowID], a.isPool, let egress = pipeline.egressBytes(s),
+        egress > a.egressInMetrics
+      else { continue }
+      metrics.egressBits.increment(by: Int64((egress - a.egressInMetrics) * 8))
+      announced[s.flowID]!.egressInMetrics = egress
     }
   }
 

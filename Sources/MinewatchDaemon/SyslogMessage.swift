@@ -19,7 +19,7 @@ public struct SyslogMessage: Sendable {
       let sd =
         "[" + sdID + " " + alert.fields.map { "\($0.0)=\"\(escapeSD($0.1))\"" }.joined(separator: " ") + "]"
       return
-        "<\(pri)>1 \(rfc3339(alert.timeNs)) \(hostname) \(ident) \(pid) \(alert.kind.rawValue) \(sd) \(text)"
+        "<\(pri)>1 \(ScanReport.iso8601(alert.timeNs)) \(hostname) \(ident) \(pid) \(alert.kind.rawValue) \(sd) \(text)"
     case .rfc3164:
       return "<\(pri)>\(bsdTimestamp(alert.timeNs)) \(hostname) \(ident)[\(pid)]: \(text)"
     }
@@ -41,8 +41,6 @@ public struct SyslogMessage: Sendable {
     return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
       + "\""
   }
-
-  static func rfc3339(_ ns: UInt64) -> String { ScanReport.iso8601(ns) }
 
   /// "Mmm dd hh:mm:ss" in UTC (RFC 3164 has no zone; UTC keeps gateways comparable).
   static func bsdTimestamp(_ ns: UInt64) -> String {

@@ -102,15 +102,13 @@ extension ScanReport {
   func unitsJSON(_ map: AssetMap) -> [[String: Any]] {
     units(map).map { u in
       [
-        "unit": u.name, "class": Self.orNullAny(u.kind), "contact": Self.orNullAny(u.contact),
+        "unit": u.name, "class": Self.orNull(u.kind), "contact": Self.orNull(u.contact),
         "hosts": u.hosts.count, "host_ips": u.hosts.map { "\($0)" }, "coins": u.coins.sorted(),
         "pools": u.pools.count, "egress_bytes": u.egressBytes,
-        "egress_mbps": Self.orNullAny(mbps(u.egressBytes)),
+        "egress_mbps": Self.orNull(mbps(u.egressBytes)),
         "hashrate_hps_by_algorithm": u.hashrateByAlgorithm, "power_kw": u.power.watts / 1000,
         "energy_kwh_per_day": u.power.kWhPerDay,
       ]
     }
   }
-
-  static func orNullAny(_ v: Any?) -> Any { v ?? NSNull() }
 }

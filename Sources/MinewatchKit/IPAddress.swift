@@ -38,19 +38,6 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
-  /// RFC 1918, RFC 6598 shared space, loopback, link-local and IPv6 ULA: addresses that belong
-  /// to the site rather than to the Internet.
-  public var isPrivate: Bool {
-    if family == 4 {
-      let a = bytes[0]
-      let b = bytes[1]
-      return a == 10 || a == 127 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
-        || (a == 100 && (64...127).contains(b)) || (a == 169 && b == 254)
-    }
-    return (bytes[0] & 0xfe) == 0xfc || (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80)
-      || bytes == [UInt8](repeating: 0, count: 15) + [1]
-  }
-
   public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
     if lhs.family != rhs.family { return lhs.family < rhs.family }
     return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)

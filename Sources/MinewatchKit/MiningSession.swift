@@ -117,31 +117,19 @@ public final class MiningSession {
     lastNs = max(lastNs, at)
     let info = mw_method_info_at(methodID)?.pointee
     if let info { noteRole(info.role, fromA: fromA) }
-    if let info, let name = info.name.map({ String(cString: $0) }), Self.fieldless.contains(name) {
-      if clientIsA.map({ $0 == fromA }) == true { sawClientLine = true } else { sawServerLine = true }
-      evidence.insert("method:" + name)
-      if name == "mining.notify" { variant = variant ?? .stratum }
-      if name == "eth_getWork" { variant = variant ?? .ethProxy }
-      if name == "keepalived" || name == "getjob" { variant = .cryptoNote }
-      return
-    }
-    guard let msg = RPCMessage.parse(line) else {
-      // A line cut by the buffer still proves a share when the matcher saw mining.submit in it.
-      if let info, let name = info.name.map({ String(cString: $0) }), isShareMethod(name) {
-        evidence.insert("method:" + name)
-        countShare(id: nil)
-      }
-      return
-    }
     let fromClient = clientIsA.map { $0 == fromA }
     if fromClient == true { sawClientLine = true } else if fromClient == false { sawServerLine = true }
-    if let info, let name = info.name.map({ String(cString: $0) }) {
-      evidence.insert("method:" + name)
-      if info.role == MW_ROLE_CLIENT {
-        clientMessage(name, msg)
-      } else {
-        serverMessage(name, msg)
-      }
+    let name = info?.name.map { String(cString: $0) }
+    if let name { evidence.insert("method:" + name) }
+    // Field-less methods go through the same switch with an empty message: no parse.
+    guard let msg = name.map(Self.fieldless.contains) == true ? RPCMessage.empty : RPCMessage.parse(line)
+    else {
+      // A line cut by the buffer still proves a share when the matcher saw mining.submit in it.
+      if let name, isShareMethod(name) { countShare(id: nil) }
+      return
+    }
+    if let info, let name {
+      if info.role == MW_ROLE_CLIENT { clientMessage(name, msg) } else { serverMessage(name, msg) }
     } else if msg.method == nil, fromClient != true {
       response(msg)
     }

@@ -9,6 +9,8 @@ public final class Pipeline {
   public let tracker: SessionTracker
   public let engine: CoreEngine
   public let limits: EngineLimits
+  /// The site's own networks (proxy detection).
+  public var internalNetworks = CIDR.privateRanges
 
   public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
     self.signatures = signatures
@@ -34,7 +36,17 @@ public final class Pipeline {
     addListedAddresses()
   }
 
-  public var builder: ReportBuilder { ReportBuilder(tracker: tracker, names: names) }
+  public var builder: ReportBuilder {
+    ReportBuilder(tracker: tracker, names: names, internalNetworks: internalNetworks)
+  }
+
+  /// Bytes the miner has sent so far on a session's flow: the live counter, no report built.
+  public func egressBytes(_ m: MiningSession) -> UInt64? {
+    guard let client = m.client, let st = m.stats ?? engine.stats(slot: m.slot, flow: m.flowID) else {
+      return nil
+    }
+    return client == m.a ? st.bytesFromA : st.bytesFromB
+  }
 
   /// A session as reported now: an open one with its flow's statistics so far.
   public func report(_ m: MiningSession) -> ScanReport.Session? {

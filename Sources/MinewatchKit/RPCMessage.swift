@@ -11,6 +11,11 @@ struct RPCMessage {
   let error: Any?
   let object: [String: Any]
 
+  /// For methods whose fields minewatch never reads.
+  static var empty: RPCMessage {
+    RPCMessage(method: nil, id: nil, params: nil, result: nil, error: nil, object: [:])
+  }
+
   static func parse(_ bytes: [UInt8]) -> RPCMessage? {
     guard
       let obj = try? JSONSerialization.jsonObject(with: Data(bytes), options: [])

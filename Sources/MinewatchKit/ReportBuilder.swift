@@ -4,11 +4,16 @@ import Foundation
 public struct ReportBuilder {
   let tracker: SessionTracker
   let names: NameTable?
+  /// The site's own networks: an address inside them serving stratum to another is a proxy.
+  let internalNetworks: [CIDR]
 
-  public init(tracker: SessionTracker, names: NameTable?) {
+  public init(tracker: SessionTracker, names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges) {
     self.tracker = tracker
     self.names = names
+    self.internalNetworks = internalNetworks
   }
+
+  public func isInternal(_ ip: IPAddress) -> Bool { internalNetworks.contains { $0.contains(ip) } }
 
   private var signatures: Signatures { tracker.signatures }
 
@@ -21,7 +26,7 @@ public struct ReportBuilder {
     for s in sessions {
       byHost[s.clientIP, default: []].append(s)
       // A site-internal address serving stratum to another internal host is a mining proxy.
-      if s.finding == .stratum && s.poolIP.isPrivate && s.clientIP.isPrivate {
+      if s.finding == .stratum && isInternal(s.poolIP) && isInternal(s.clientIP) {
         served[s.poolIP, default: []].insert(s.clientIP)
       }
     }
@@ -89,21 +94,13 @@ public struct ReportBuilder {
     return h
   }
 
-  /// One session as reported, with its statistics as given (live ones for the daemon).
-  public func session(_ m: MiningSession, liveStats: FlowStats?) -> ScanReport.Session? {
-    if let liveStats, m.stats == nil {
-      m.stats = liveStats
-      defer { m.stats = nil }
-      return session(m)
-    }
-    return session(m)
-  }
-
-  func session(_ m: MiningSession) -> ScanReport.Session? {
+  /// One session as reported: with its flow's final statistics, or the live ones given (the
+  /// daemon's open sessions).
+  public func session(_ m: MiningSession, liveStats: FlowStats? = nil) -> ScanReport.Session? {
     guard let client = m.client, let server = m.server,
       let variant = m.variant ?? (m.nameDomain != nil ? .unidentified : nil)
     else { return nil }
-    let stats = m.stats
+    let stats = m.stats ?? liveStats
     let clientIsA = client == m.a
     let egress = stats.map { clientIsA ? $0.bytesFromA : $0.bytesFromB } ?? 0
     let ingress = stats.map { clientIsA ? $0.bytesFromB : $0.bytesFromA } ?? 0

@@ -14,7 +14,7 @@ extension ScanReport {
       tm.tm_min, tm.tm_sec, Int(ns % 1_000_000_000 / 1_000_000))
   }
 
-  private static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
+  static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
 
   /// One session in the report's JSON form (the daemon's alerts use it too).
   public static func sessionJSON(_ s: Session) -> [String: Any] {

@@ -1,3 +1,4 @@
+import CaptureForge
 import Foundation
 import Testing
 
@@ -98,5 +99,50 @@ import Testing
       let obj = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any]
       #expect(obj?["event"] is String && obj?["time"] is String)
     }
+  }
+}
+
+@Suite struct InternalNetworksTests {
+  /// A rig mining through a stratum proxy inside the site.
+  func proxyCapture() throws -> String {
+    let path = Paths.scratch("proxy.pcap")
+    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+    let c = Conversation(
+      writer: w, client: Peer("10.20.0.11", 41000), server: Peer("10.20.0.2", 3333),
+      startNs: 1_700_000_000_000_000_000)
+    Scenarios.cryptoNote(c, login: "rig1", shares: 3, interval: 5)
+    w.close()
+    return path
+  }
+
+  @Test func configuredNetworksDecideWhetherThePoolIsInternal() throws {
+    let file = try proxyCapture()
+    let inside = try Daemon.replay(files: [file], config: config([]), keepAlerts: true)
+    #expect(inside.first { $0.kind == .sessionStart }?.json["pool_internal"] as? Bool == true)
+    let start = try #require(inside.first { $0.kind == .sessionStart })
+    #expect(start.fields.contains { $0 == ("pool_internal", "true") })
+    // A site whose networks are only 192.168.0.0/16: 10.20.0.2 is an outside pool.
+    let outside = try Daemon.replay(
+      files: [file], config: config([("internal_networks", "192.168.0.0/16")]), keepAlerts: true)
+    #expect(outside.first { $0.kind == .sessionStart }?.json["pool_internal"] as? Bool == false)
+  }
+}
+
+@Suite struct ReplayMetricsTests {
+  @Test func egressBitsCounterAddsUpToTheSessionsBytes() throws {
+    let metrics = DaemonMetrics()
+    let alerts = try Daemon.replay(
+      files: [Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap")],
+      config: config([("summary_interval", "60")]),
+      keepAlerts: true, metrics: metrics)
+    let end = try #require(alerts.first { $0.kind == .sessionEnd })
+    let egress = try #require(end.json["egress_bytes"] as? UInt64)
+    let text = String(decoding: metrics.exposition(), as: UTF8.self)
+    let line = try #require(
+      text.split(separator: "\n").first { $0.hasPrefix("minewatch_egress_bits_to_pools_total ") })
+    #expect(line == "minewatch_egress_bits_to_pools_total \(egress * 8)")
+    #expect(
+      text.contains("minewatch_sessions_started_total 1") && text.contains("minewatch_sessions_ended_total 1")
+    )
   }
 }
