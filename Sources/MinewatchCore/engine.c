@@ -34,6 +34,7 @@ static const char *const anomaly_names[MW_AN_COUNT] = {
   [MW_AN_HTTP_BODY_TOO_LONG] = "http_body_too_long",
   [MW_AN_STREAM_RECLAIMED] = "stream_reclaimed",
   [MW_AN_POOL_ADDRESS_EVICTED] = "pool_address_evicted",
+  [MW_AN_HOST_ACTIVITY_EVICTED] = "host_activity_evicted",
 };
 
 const char *mw_anomaly_name(mw_anomaly a) {
@@ -48,6 +49,8 @@ void mw_config_default(mw_config *cfg) {
   cfg->inspect_bytes = 4096;
   cfg->idle_timeout_s = 120;
   cfg->pool_addresses = 65536;
+  cfg->host_records = 65536;
+  cfg->probe_window_s = 600;
 }
 
 static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -63,6 +66,8 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   cfg.inspect_bytes = clamp(cfg.inspect_bytes, 64, 1u << 24);
   cfg.idle_timeout_s = clamp(cfg.idle_timeout_s, 1, 86400);
   cfg.pool_addresses = clamp(cfg.pool_addresses, 16, 1u << 24);
+  cfg.host_records = clamp(cfg.host_records, MW_HOST_WAYS, 1u << 22);
+  cfg.probe_window_s = clamp(cfg.probe_window_s, 1, 86400);
   if (cfg.hash_seed[0] == 0 && cfg.hash_seed[1] == 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -88,10 +93,16 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->pool_addrs = calloc(pool_slots, sizeof(mw_pool_addr));
   e->pool_addr_mask = pool_slots - 1;
   e->name_ring = calloc(MW_NAME_RING, sizeof(mw_ring_name));
+  uint32_t host_sets = 1;
+  while (host_sets * MW_HOST_WAYS < cfg.host_records) host_sets <<= 1;
+  e->hosts = calloc((size_t)host_sets * MW_HOST_WAYS, sizeof(mw_host_record));
+  e->host_set_mask = host_sets - 1;
+  e->port_class = calloc(65536, 1);
   e->streams = calloc(cfg.stream_buffers, sizeof(mw_stream));
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
-  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring) {
+  if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring ||
+      !e->hosts || !e->port_class) {
     mw_engine_destroy(e);
     return NULL;
   }
@@ -113,6 +124,8 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->buckets);
   free(e->pool_addrs);
   free(e->name_ring);
+  free(e->hosts);
+  free(e->port_class);
   free(e->streams);
   free(e->stream_memory);
   free(e);
@@ -173,6 +186,9 @@ static void check_pool_address(mw_engine *e, mw_flow *f, const mw_packet *p, int
   if (mw_emit(e, &ev, f, !pool_side)) f->keep = 1;
 }
 
+static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, uint64_t ts_ns,
+                       uint32_t wirelen);
+
 void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
                       uint32_t wirelen) {
   e->c.packets++;
@@ -192,10 +208,21 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
     return;
   }
   e->c.tcp++;
+  if (p.tcp_flags & MW_TCP_SYN) mw_host_activity_syn(e, &p);
   int side;
   uint64_t created = e->c.flows_created;
   mw_flow *f = mw_flow_lookup(e, &p, &side);
   if (e->c.flows_created != created) check_pool_address(e, f, &p, side);
+  uint32_t id = f->id;
+  tcp_packet(e, f, side, &p, ts_ns, wirelen);
+  /* The packet that marked a flow is part of its evidence, so this check comes after. */
+  if (f->evidence && f->id == id && f->state != MW_FLOW_FREE && e->evidence_fn)
+    e->evidence_fn(e->evidence_ctx, id, ts_ns, data, caplen, wirelen);
+}
+
+static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *pp, uint64_t ts_ns,
+                       uint32_t wirelen) {
+  const mw_packet p = *pp;
   f->last_ns = e->now_ns;
   f->bytes[side] += wirelen;
   f->packets[side]++;
@@ -220,6 +247,21 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   }
   mw_stream_segment(e, f, side, &p);
 }
+
+void mw_engine_set_evidence_fn(mw_engine *e, mw_evidence_fn fn, void *ctx) {
+  e->evidence_fn = fn;
+  e->evidence_ctx = ctx;
+}
+
+int mw_engine_flow_evidence(mw_engine *e, uint32_t slot, uint32_t flow_id, int on) {
+  if (slot >= e->cfg.flow_capacity) return -1;
+  mw_flow *f = &e->flows[slot];
+  if (f->state == MW_FLOW_FREE || f->id != flow_id) return -1;
+  f->evidence = on ? 1 : 0;
+  return 0;
+}
+
+int mw_engine_linktype(const mw_engine *e) { return e->linktype; }
 
 uint64_t mw_engine_now(const mw_engine *e) { return e->now_ns; }
 

@@ -56,6 +56,7 @@ typedef struct {
   uint8_t keep;        /* the callback asked for statistics */
   uint8_t seen_syn;
   uint8_t closed;
+  uint8_t evidence;    /* the callback wants this flow's packets */
   uint32_t id;
   uint32_t stream;     /* index + 1 into the stream pool, 0 when none */
   uint32_t bucket;     /* where the flow's tag lives, to free the slot */
@@ -84,6 +85,22 @@ typedef struct {
   uint16_t len;
   uint8_t name[254];
 } mw_ring_name;
+
+/* What one host did besides mining (see mw_host_activity). */
+typedef struct {
+  uint8_t family; /* 0: free */
+  uint8_t addr[16];
+  uint8_t login_family;
+  uint16_t login_port;
+  uint8_t login_peer[16];
+  uint32_t probe_attempts;
+  uint32_t probe_bits_max; /* bits set in the busiest finished window */
+  uint64_t first_ns, last_ns, login_ns;
+  uint64_t window_start_ns;
+  uint64_t probe_bits[MW_PROBE_BITS / 64];
+} mw_host_record;
+
+enum { MW_HOST_WAYS = 4 };
 
 /* One cache line per bucket: the lookup reads tags here and touches an entry only on a tag
  * match. Entries come from a LIFO pool, so the memory touched follows the number of live
@@ -118,6 +135,11 @@ struct mw_engine {
   uint64_t deadline_ns;  /* packet time at which a file read pauses for the timers */
   mw_ring_name *name_ring;
   uint32_t name_ring_next, name_gen;
+  mw_host_record *hosts;
+  uint32_t host_set_mask; /* sets of MW_HOST_WAYS records */
+  uint8_t *port_class;    /* 65536 entries of MW_PORT_* bits */
+  mw_evidence_fn evidence_fn;
+  void *evidence_ctx;
 };
 
 /* flow_table.c */
@@ -138,6 +160,9 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
 void mw_name_ring_put(mw_engine *e, const uint8_t *name, size_t len, uint16_t *slot, uint32_t *gen);
 /* The name at slot if it is still the one of that generation, else NULL. */
 const mw_ring_name *mw_name_ring_get(const mw_engine *e, uint16_t slot, uint32_t gen);
+
+/* host_activity.c */
+void mw_host_activity_syn(mw_engine *e, const mw_packet *p);
 
 /* engine.c */
 bool mw_engine_deadline_reached(const mw_engine *e);

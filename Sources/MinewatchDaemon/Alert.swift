@@ -11,6 +11,8 @@ public struct Alert: @unchecked Sendable {
     case summary
     case captureDrops = "capture_drops"
     case hostTable = "host_table"
+    /// A finding's packets written and hashed into the evidence log.
+    case evidence
   }
 
   /// RFC 5424 severities.

@@ -32,6 +32,8 @@ public struct DaemonConfig: Sendable, Equatable {
   public var updateThreshold = 0.25
   public var queueLimit = 10_000
   public var flowCapacity: UInt32 = 1 << 18
+  /// Asset map, energy factors, kind rules and evidence: shared with `scan --config`.
+  public var site = SiteSettings()
 
   public init() {}
 
@@ -102,7 +104,7 @@ public struct DaemonConfig: Sendable, Equatable {
       }
     case "signatures": signatures = value
     case "summary_interval":
-      guard let s = Self.seconds(value), (10...86_400).contains(s) else {
+      guard let s = SiteSettings.seconds(value), (10...86_400).contains(s) else {
         throw MinewatchError.usage("\(key): '\(value)' is not a duration from 10s to 24h (e.g. 300, 5m, 1h)")
       }
       summaryIntervalSeconds = s
@@ -137,14 +139,8 @@ public struct DaemonConfig: Sendable, Equatable {
     case "queue_limit": queueLimit = try int(10...10_000_000)
     case "flow_capacity": flowCapacity = UInt32(try int(1024...16_777_216))
     default:
-      throw MinewatchError.usage("unknown key '\(key)'")
+      guard try site.set(key, value) else { throw MinewatchError.usage("unknown key '\(key)'") }
     }
-  }
-
-  static func seconds(_ v: String) -> Int? {
-    let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
-    if let u = v.last, let k = units[u] { return Int(v.dropLast()).map { $0 * k } }
-    return Int(v)
   }
 
   static func hostPort(_ v: String) -> (String, UInt16)? {

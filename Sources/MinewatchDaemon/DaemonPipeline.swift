@@ -40,6 +40,7 @@ public final class DaemonPipeline {
     var hosts: Set<IPAddress> = []
     var pools: Set<String> = []
     var rates: [String: Double] = [:]
+    var power = PowerEstimate.zero
   }
 
   static let tickNs: UInt64 = 1_000_000_000
@@ -55,8 +56,11 @@ public final class DaemonPipeline {
     self.metrics = metrics
     var limits = EngineLimits()
     limits.flowCapacity = config.flowCapacity
+    config.site.apply(to: &limits)
     pipeline = try Pipeline(signatures: signatures, limits: limits)
     pipeline.internalNetworks = config.internalNetworks
+    try config.site.apply(to: pipeline)
+    pipeline.evidence?.onRecord = { [unowned self] record, _ in self.evidenceWritten(record) }
     pipeline.tracker.retainFinished = false
     pipeline.tracker.onSessionEnd = { [unowned self] s in self.sessionEnded(s) }
     pipeline.engine.setDeadline(1)  // the first packet starts the clock
@@ -115,15 +119,44 @@ public final class DaemonPipeline {
           "algorithm",
           "login",
           "wallet", "account", "worker", "agent", "miner", "finding", "confidence", "evidence", "difficulty",
-          "first_seen",
+          "first_seen", "unit", "unit_contact", "asset_class", "kind", "kind_reasons",
         ]))
+  }
+
+  private func evidenceWritten(_ e: EvidenceRecord) {
+    alerts.send(
+      Alert(
+        kind: .evidence, severity: .notice, timeNs: nowNs,
+        json: [
+          "host": e.host, "pool": e.pool, "file": e.file, "sha256": e.sha256, "seq": e.seq, "chain": e.chain,
+          "packets": e.packets, "bytes": e.bytes,
+        ],
+        keys: ["host", "pool", "file", "sha256", "seq", "chain", "packets", "bytes"]))
+  }
+
+  /// The unit an address belongs to, as alert fields (empty without an asset map).
+  private func unitFields(_ ip: IPAddress) -> [String: Any] {
+    guard let assets = pipeline.assets else { return [:] }
+    let e = assets.lookup(ip)
+    return [
+      "unit": e?.unit ?? NSNull(), "unit_contact": e?.contact ?? NSNull(), "asset_class": e?.kind ?? NSNull(),
+    ]
   }
 
   private func sessionAlert(_ r: ScanReport.Session) -> [String: Any] {
     var j = ScanReport.sessionJSON(r)
     j["host"] = "\(r.clientIP)"
     // A pool inside the site's own networks is a mining proxy serving this host.
-    j["pool_internal"] = pipeline.builder.isInternal(r.poolIP)
+    let builder = pipeline.builder
+    j["pool_internal"] = builder.isInternal(r.poolIP)
+    j.merge(unitFields(r.clientIP)) { _, new in new }
+    let (kind, reasons) = builder.kind(of: builder.host(r.clientIP, sessions: [r]))
+    j["kind"] = kind.rawValue
+    j["kind_reasons"] = reasons
+    if let e = r.evidenceFile {
+      j["evidence_file"] = e.file
+      j["evidence_sha256"] = e.sha256
+    }
     return j
   }
 
@@ -138,6 +171,7 @@ public final class DaemonPipeline {
       interval.hosts.insert(a.host)
       interval.pools.insert(a.pool)
       if let rate = r.hashrate?.rate { interval.rates[r.algorithm ?? "unknown", default: 0] += rate }
+      if let p = r.power { interval.power = interval.power + p }
       metrics?.egressBits.increment(by: Int64((r.egressBytes &- a.egressInMetrics) * 8))
     }
     alerts.send(
@@ -146,8 +180,9 @@ public final class DaemonPipeline {
         keys: [
           "host", "pool_ip", "pool_port", "pool_name", "protocol", "coin", "algorithm", "login", "worker",
           "shares_submitted", "shares_accepted", "shares_rejected", "hashrate_hps", "hashrate_low_hps",
-          "hashrate_high_hps", "reported_hashrate_hps", "egress_bytes", "ingress_bytes", "first_seen",
-          "last_seen", "duration_s",
+          "hashrate_high_hps", "reported_hashrate_hps", "power_w", "egress_bytes", "ingress_bytes",
+          "first_seen",
+          "last_seen", "duration_s", "unit", "kind", "evidence_file", "evidence_sha256",
         ]))
   }
 
@@ -172,19 +207,29 @@ public final class DaemonPipeline {
     }
   }
 
-  /// Per host and algorithm, the summed estimate of its open sessions with enough shares.
-  private func hostRates() -> [IPAddress: [String: Double]] {
-    var out: [IPAddress: [String: Double]] = [:]
-    for (_, r) in openPoolSessions() where r.sharesSubmitted >= Self.updateMinShares {
-      if let rate = r.hashrate?.rate {
-        out[r.clientIP, default: [:]][r.algorithm ?? "unknown", default: 0] += rate
-      }
+  /// A host's open pool sessions together: rates per algorithm (sessions with enough shares),
+  /// their power, and the Mbps they send.
+  private struct HostNow {
+    var rates: [String: Double] = [:]
+    var power = PowerEstimate.zero
+    var mbps = 0.0
+  }
+
+  private func hostsNow() -> [IPAddress: HostNow] {
+    var out: [IPAddress: HostNow] = [:]
+    for (_, r) in openPoolSessions() {
+      let seconds = Double(r.lastNs &- r.firstNs) / 1e9
+      if seconds > 0 { out[r.clientIP, default: HostNow()].mbps += Double(r.egressBytes) * 8 / seconds / 1e6 }
+      guard r.sharesSubmitted >= Self.updateMinShares, let rate = r.hashrate?.rate else { continue }
+      out[r.clientIP, default: HostNow()].rates[r.algorithm ?? "unknown", default: 0] += rate
+      if let p = r.power { out[r.clientIP]!.power = out[r.clientIP]!.power + p }
     }
     return out
   }
 
   private func checkHostUpdates(_ now: UInt64) {
-    for (host, rates) in hostRates() {
+    for (host, current) in hostsNow() where !current.rates.isEmpty {
+      let rates = current.rates
       let before = hostAlerted[host] ?? [:]
       let material = rates.contains { algo, rate in
         guard let old = before[algo], old > 0 else { return true }
@@ -194,10 +239,17 @@ public final class DaemonPipeline {
       hostAlerted[host] = rates
       var json: [String: Any] = ["host": "\(host)", "hashrate_hps_by_algorithm": rates]
       json["previous_hashrate_hps_by_algorithm"] = before
+      json["egress_mbps"] = current.mbps
+      json["power_w"] = current.power.watts
+      json.merge(unitFields(host)) { _, new in new }
       alerts.send(
         Alert(
           kind: .hostUpdate, severity: .notice, timeNs: now, json: json,
-          keys: ["host", "hashrate_hps_by_algorithm", "previous_hashrate_hps_by_algorithm"]))
+          keys: [
+            "host", "hashrate_hps_by_algorithm", "previous_hashrate_hps_by_algorithm", "egress_mbps",
+            "power_w",
+            "unit",
+          ]))
     }
   }
 
@@ -211,6 +263,7 @@ public final class DaemonPipeline {
       totals.hosts.insert(r.clientIP)
       totals.pools.insert("\(r.poolIP)")
       if let rate = r.hashrate?.rate { totals.rates[r.algorithm ?? "unknown", default: 0] += rate }
+      if let p = r.power { totals.power = totals.power + p }
     }
     updateEgressMetrics()
     let seconds = max(Double(now &- intervalStartNs) / 1e9, 1)
@@ -221,12 +274,22 @@ public final class DaemonPipeline {
       "sessions_active": announced.count, "sessions_started_total": sessionsStarted,
       "sessions_ended_total": sessionsEnded, "lookup_hosts": pipeline.tracker.lookupHosts,
       "alerts_queued": alerts.queued, "alerts_dropped": alerts.dropped, "final": final,
+      "power_kw": totals.power.watts / 1000, "power_kw_low": totals.power.low / 1000,
+      "power_kw_high": totals.power.high / 1000, "energy_kwh_per_day": totals.power.kWhPerDay,
+      "coal_kg_per_day": totals.power.kWhPerDay * config.site.factors.coalKgPerKWh,
+      "co2_kg_per_day": totals.power.kWhPerDay * config.site.factors.co2KgPerKWh,
     ]
+    if let assets = pipeline.assets {
+      var units: [String: Int] = [:]
+      for h in totals.hosts { units[assets.lookup(h)?.unit ?? "(no unit)", default: 0] += 1 }
+      json["mining_hosts_by_unit"] = units
+    }
     let anomalies = pipeline.anomalies
     json["anomalies"] = anomalies
     var keys = [
       "interval_s", "mining_hosts", "pools", "egress_mbps", "hashrate_hps_by_algorithm", "sessions_active",
       "sessions_started_total", "sessions_ended_total", "lookup_hosts", "alerts_queued", "alerts_dropped",
+      "power_kw", "energy_kwh_per_day", "coal_kg_per_day", "co2_kg_per_day", "mining_hosts_by_unit",
     ]
     if let (recv, drop, ifdrop) = captureStats?() {
       json["capture_received"] = recv
@@ -276,15 +339,23 @@ public final class DaemonPipeline {
     for (host, sessions) in byHost.sorted(by: { $0.key < $1.key }) {
       var rates: [String: Double] = [:]
       for r in sessions { if let v = r.hashrate?.rate { rates[r.algorithm ?? "unknown", default: 0] += v } }
-      let json: [String: Any] = [
+      var json: [String: Any] = [
         "host": "\(host)", "sessions": sessions.count,
         "pools": Set(sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
         "egress_bytes": sessions.reduce(0) { $0 + $1.egressBytes }, "hashrate_hps_by_algorithm": rates,
         "logins": sessions.compactMap(\.login),
       ]
+      let builder = pipeline.builder
+      let (kind, reasons) = builder.kind(of: builder.host(host, sessions: sessions))
+      json["kind"] = kind.rawValue
+      json["kind_reasons"] = reasons
+      json.merge(unitFields(host)) { _, new in new }
       let a = Alert(
         kind: .hostTable, severity: .info, timeNs: pipeline.engine.nowNs, json: json,
-        keys: ["host", "sessions", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "logins"])
+        keys: [
+          "host", "sessions", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "logins", "unit", "kind",
+          "kind_reasons",
+        ])
       alerts.send(a)
       out.append(a)
     }

@@ -19,6 +19,18 @@ public enum CoreEvent {
     signature: Int)
 }
 
+extension CoreEvent {
+  /// The flow a session event belongs to (nil for DNS queries).
+  var flowID: UInt32? {
+    switch self {
+    case .line(let flow, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
+      .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _):
+      return flow
+    case .flowEnd, .dnsQuery: return nil
+    }
+  }
+}
+
 public struct Endpoint: Hashable, Sendable {
   public let ip: IPAddress
   public let port: UInt16
@@ -190,6 +202,8 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
   public var inspectBytes: UInt32 = 4096
   public var idleTimeoutSeconds: UInt32 = 120
   public var poolAddresses: UInt32 = 65536
+  public var hostRecords: UInt32 = 65536
+  public var probeWindowSeconds: UInt32 = 600
 
   public init() {}
 
@@ -200,6 +214,8 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
     cfg.inspect_bytes = inspectBytes
     cfg.idle_timeout_s = idleTimeoutSeconds
     cfg.pool_addresses = poolAddresses
+    cfg.host_records = hostRecords
+    cfg.probe_window_s = probeWindowSeconds
   }
 
   public var description: String {

@@ -3,8 +3,9 @@ import Foundation
 /// Writes the report's JSON values (dictionaries, arrays, strings, numbers, booleans, null) as
 /// pretty-printed JSON with sorted keys. Foundation's serializer takes about a millisecond per
 /// host on Linux, which a hostile capture with tens of thousands of hosts turns into minutes.
+/// `compact` writes one line (log records).
 enum JSONWriter {
-  static func write(_ value: Any, into out: inout [UInt8], indent: Int = 0) {
+  static func write(_ value: Any, into out: inout [UInt8], indent: Int = 0, compact: Bool = false) {
     switch value {
     case is NSNull:
       out.append(contentsOf: "null".utf8)
@@ -27,33 +28,37 @@ enum JSONWriter {
         out.append(contentsOf: "[]".utf8)
         return
       }
-      out.append(contentsOf: "[\n".utf8)
+      out.append(contentsOf: (compact ? "[" : "[\n").utf8)
       for (k, v) in a.enumerated() {
-        pad(indent + 2, &out)
-        write(v, into: &out, indent: indent + 2)
-        out.append(contentsOf: (k + 1 < a.count ? ",\n" : "\n").utf8)
+        if !compact { pad(indent + 2, &out) }
+        write(v, into: &out, indent: indent + 2, compact: compact)
+        out.append(contentsOf: separator(last: k + 1 == a.count, compact).utf8)
       }
-      pad(indent, &out)
+      if !compact { pad(indent, &out) }
       out.append(UInt8(ascii: "]"))
     case let d as [String: Any]:
       if d.isEmpty {
         out.append(contentsOf: "{}".utf8)
         return
       }
-      out.append(contentsOf: "{\n".utf8)
+      out.append(contentsOf: (compact ? "{" : "{\n").utf8)
       let keys = d.keys.sorted()
       for (k, key) in keys.enumerated() {
-        pad(indent + 2, &out)
+        if !compact { pad(indent + 2, &out) }
         string(key, into: &out)
-        out.append(contentsOf: " : ".utf8)
-        write(d[key]!, into: &out, indent: indent + 2)
-        out.append(contentsOf: (k + 1 < keys.count ? ",\n" : "\n").utf8)
+        out.append(contentsOf: (compact ? ":" : " : ").utf8)
+        write(d[key]!, into: &out, indent: indent + 2, compact: compact)
+        out.append(contentsOf: separator(last: k + 1 == keys.count, compact).utf8)
       }
-      pad(indent, &out)
+      if !compact { pad(indent, &out) }
       out.append(UInt8(ascii: "}"))
     default:
       string("\(value)", into: &out)
     }
+  }
+
+  private static func separator(last: Bool, _ compact: Bool) -> String {
+    compact ? (last ? "" : ",") : (last ? "\n" : ",\n")
   }
 
   private static func pad(_ n: Int, _ out: inout [UInt8]) {

@@ -53,6 +53,15 @@ public final class MiningSession {
   /// Shares whose reply was never matched because too many were pending (counted).
   private(set) var pendingEvicted = 0
   var evidence: Set<String> = []
+  /// Both ends' activity when the session began (a later login must not replace the one
+  /// that came before the mining).
+  var activityAtStart: [IPAddress: HostActivity] = [:]
+  /// The session was handed to the observer once it became reportable.
+  var announced = false
+  /// Login and share lines the miner sent: evidence keeps the packets that carry them.
+  private(set) var keyLines = 0
+  /// The session's evidence file, once closed and logged.
+  var evidenceRecord: EvidenceRecord?
   var stats: FlowStats?
   var firstNs: UInt64
   var lastNs: UInt64
@@ -112,6 +121,12 @@ public final class MiningSession {
     "keepalived", "getjob", "eth_getWork",
   ]
 
+  /// Lines that identify the miner or prove its work.
+  private static let keyMethods: Set<String> = [
+    "mining.subscribe", "mining.authorize", "mining.submit", "login", "submit", "eth_submitLogin",
+    "eth_login", "eth_submitWork", "submitblock",
+  ]
+
   /// Applies one line. `methodID` is the C matcher's verdict (0: not a mining method).
   func apply(line: [UInt8], methodID: UInt16, fromA: Bool, at: UInt64) {
     lastNs = max(lastNs, at)
@@ -120,7 +135,10 @@ public final class MiningSession {
     let fromClient = clientIsA.map { $0 == fromA }
     if fromClient == true { sawClientLine = true } else if fromClient == false { sawServerLine = true }
     let name = info?.name.map { String(cString: $0) }
-    if let name { evidence.insert("method:" + name) }
+    if let name {
+      evidence.insert("method:" + name)
+      if info?.role == MW_ROLE_CLIENT && Self.keyMethods.contains(name) { keyLines += 1 }
+    }
     // Field-less methods go through the same switch with an empty message: no parse.
     guard let msg = name.map(Self.fieldless.contains) == true ? RPCMessage.empty : RPCMessage.parse(line)
     else {

@@ -11,6 +11,12 @@ public final class Pipeline {
   public let limits: EngineLimits
   /// The site's own networks (proxy detection).
   public var internalNetworks = CIDR.privateRanges
+  /// The organisation's units (hosts carry their unit; kinds read the asset class).
+  public var assets: AssetMap?
+  /// How the kind of mining is judged; the ports go to the C core.
+  public var kindRules = KindRules() {
+    didSet { engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts) }
+  }
 
   public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
     self.signatures = signatures
@@ -18,6 +24,8 @@ public final class Pipeline {
     names = try signatures.nameTable()
     tracker = SessionTracker(signatures: signatures, names: names)
     engine = try CoreEngine(config: limits, names: names, sink: tracker)
+    engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts)
+    tracker.activityLookup = { [unowned engine] in engine.hostActivity($0) }
     addListedAddresses()
   }
 
@@ -36,8 +44,19 @@ public final class Pipeline {
     addListedAddresses()
   }
 
+  /// Writes each finding's packets and their hashes (nil: no evidence kept).
+  public private(set) var evidence: EvidenceRecorder?
+
+  public func recordEvidence(_ settings: EvidenceSettings) throws {
+    let recorder = try EvidenceRecorder(settings: settings, engine: engine)
+    tracker.observer = recorder
+    evidence = recorder
+  }
+
   public var builder: ReportBuilder {
-    ReportBuilder(tracker: tracker, names: names, internalNetworks: internalNetworks)
+    ReportBuilder(
+      tracker: tracker, names: names, internalNetworks: internalNetworks, assets: assets, rules: kindRules,
+      activity: { [unowned engine] in engine.hostActivity($0) })
   }
 
   /// Bytes the miner has sent so far on a session's flow: the live counter, no report built.
@@ -57,17 +76,21 @@ public final class Pipeline {
   public func finish(files: [String], warnings: [String]) -> ScanReport {
     engine.flush()
     tracker.closeAll()
+    evidence?.finishAll()
     let c = engine.counters
     let capture = ScanReport.Capture(
       files: files, packets: c.packets, bytes: c.bytes, startNs: c.first_ns, endNs: c.last_ns,
       warnings: warnings)
-    return builder.build(capture: capture, anomalies: anomalies)
+    var report = builder.build(capture: capture, anomalies: anomalies)
+    report.assets = assets
+    return report
   }
 
   /// The engine's anomalies and the tracker's, by stable name.
   public var anomalies: [String: UInt64] {
     var all = engine.anomalies
     for (k, v) in tracker.counts { all[k, default: 0] += v }
+    for (k, v) in evidence?.counts ?? [:] { all[k, default: 0] += v }
     return all
   }
 }

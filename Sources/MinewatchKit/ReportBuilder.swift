@@ -6,11 +6,36 @@ public struct ReportBuilder {
   let names: NameTable?
   /// The site's own networks: an address inside them serving stratum to another is a proxy.
   let internalNetworks: [CIDR]
+  let assets: AssetMap?
+  let rules: KindRules
+  let activity: (IPAddress) -> HostActivity?
 
-  public init(tracker: SessionTracker, names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges) {
+  public init(
+    tracker: SessionTracker, names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges,
+    assets: AssetMap? = nil, rules: KindRules = KindRules(),
+    activity: @escaping (IPAddress) -> HostActivity? = { _ in nil }
+  ) {
     self.tracker = tracker
     self.names = names
     self.internalNetworks = internalNetworks
+    self.assets = assets
+    self.rules = rules
+    self.activity = activity
+  }
+
+  /// A host made of the given sessions, for judging it outside a full report (the daemon).
+  public func host(_ ip: IPAddress, sessions: [ScanReport.Session]) -> ScanReport.Host {
+    let pool = sessions.contains { $0.finding == .stratum || $0.finding == .poolConnection }
+    return ScanReport.Host(
+      ip: ip, role: pool ? .miner : sessions.isEmpty ? .lookup : .browserMiner, sessions: sessions,
+      egressBytes: 0, ingressBytes: 0, egressMbps: nil, hashrate: nil, hashrateByAlgorithm: [:],
+      clientsServed: [], confidence: .low, findings: [], lookups: [])
+  }
+
+  /// A host's kind of mining and the reasons, as of now.
+  public func kind(of host: ScanReport.Host, servesOthers: Int = 0) -> (MiningKind, [String]) {
+    KindJudge(rules: rules, signatures: signatures, isInternal: isInternal).judge(
+      host: host, unit: assets?.lookup(host.ip), activity: activity(host.ip), servesOthers: servesOthers)
   }
 
   public func isInternal(_ ip: IPAddress) -> Bool { internalNetworks.contains { $0.contains(ip) } }
@@ -62,6 +87,11 @@ public struct ReportBuilder {
           ip: ip, role: .proxy, sessions: [], egressBytes: 0, ingressBytes: 0, egressMbps: nil,
           hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted(),
           confidence: .high, findings: [.stratum], lookups: []))
+    }
+    for i in report.hosts.indices where report.hosts[i].role != .lookup {
+      let h = report.hosts[i]
+      let served = h.role == .proxy ? h.clientsServed.count : (served[h.ip]?.count ?? 0)
+      (report.hosts[i].kind, report.hosts[i].kindReasons) = kind(of: h, servesOthers: served)
     }
     report.hosts.sort { ($0.role.rawValue, $0.ip) < ($1.role.rawValue, $1.ip) }
     return report
@@ -182,6 +212,17 @@ public struct ReportBuilder {
       if estimate == nil { note = "observed window under one second" }
     }
     let parts = m.login.map(LoginParser.split)
+    // An inbound login to the miner's host shortly before the mining: the snapshot taken when
+    // the session began, else what the core remembers now.
+    var precedingLogin: ScanReport.PrecedingLogin?
+    for act in [m.activityAtStart[client.ip], activity(client.ip)] {
+      guard let act, let t = act.loginNs, let peer = act.loginPeer, t <= first else { continue }
+      let before = Double(first - t) / 1e9
+      if before <= rules.loginWindowSeconds {
+        precedingLogin = ScanReport.PrecedingLogin(peer: peer, port: act.loginPort, secondsBefore: before)
+        break
+      }
+    }
     return ScanReport.Session(
       finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port,
       poolIP: server.ip, poolPort: server.port,
@@ -199,6 +240,7 @@ public struct ReportBuilder {
       egressBytes: egress, ingressBytes: ingress,
       egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,
       ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,
-      firstNs: first, lastNs: last, evidence: evidence.sorted())
+      firstNs: first, lastNs: last, evidence: evidence.sorted(), precedingLogin: precedingLogin,
+      evidenceFile: m.evidenceRecord)
   }
 }

@@ -40,6 +40,15 @@ extension ScanReport {
       "egress_packets": s.egressPackets, "ingress_packets": s.ingressPackets,
       "first_seen": Self.iso8601(s.firstNs), "last_seen": Self.iso8601(s.lastNs),
       "duration_s": Double(s.lastNs &- s.firstNs) / 1e9, "evidence": s.evidence,
+      "evidence_pcap": s.evidenceFile.map { e -> [String: Any] in
+        [
+          "file": e.file, "sha256": e.sha256, "seq": e.seq, "packets": e.packets, "bytes": e.bytes,
+          "chain": e.chain,
+        ]
+      } ?? NSNull(),
+      "preceding_login": s.precedingLogin.map { l -> [String: Any] in
+        ["peer": "\(l.peer)", "port": Int(l.port), "seconds_before": l.secondsBefore]
+      } ?? NSNull(),
     ]
   }
 
@@ -63,6 +72,7 @@ extension ScanReport {
       "clients_served": h.clientsServed.map { "\($0)" },
       "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
       "miners": h.minerIdentities.count, "miner_identities": h.minerIdentities,
+      "kind": Self.orNull(h.kind?.rawValue), "kind_reasons": h.kindReasons,
       "lookups": h.lookups.map { l -> [String: Any] in
         [
           "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,

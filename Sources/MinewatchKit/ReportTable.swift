@@ -6,6 +6,18 @@ extension ScanReport {
     algorithm == "equihash" ? "Sol/s" : "H/s"
   }
 
+  /// The host's kind and why, and its unit when an asset map was given.
+  private func kindLines(_ h: Host) -> [String] {
+    var out: [String] = []
+    if let assets, let e = assets.lookup(h.ip) {
+      out.append("  unit    \(e.unit) (\(e.kind))\(e.contact.map { ", contact \($0)" } ?? "")")
+    }
+    if let kind = h.kind {
+      out.append("  kind    \(kind.rawValue.uppercased()): \(h.kindReasons.joined(separator: "; "))")
+    }
+    return out
+  }
+
   public func table() -> String {
     var out: [String] = []
     let dur = String(format: "%.1f s", capture.durationSeconds)
@@ -29,6 +41,7 @@ extension ScanReport {
         out.append(
           "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))"
         )
+        out.append(contentsOf: kindLines(h))
         continue
       }
       let rate =
@@ -39,6 +52,7 @@ extension ScanReport {
       out.append(
         "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)"
       )
+      out.append(contentsOf: kindLines(h))
       if h.minerIdentities.count > 1 {
         out.append(
           "  \(h.minerIdentities.count) miners behind this address (NAT, or several rigs): \(h.minerIdentities.joined(separator: "; "))"
@@ -83,6 +97,9 @@ extension ScanReport {
         out.append(
           "    seen    \(Self.iso8601(s.firstNs)) → \(Self.iso8601(s.lastNs))  "
             + "up \(Units.bytes(s.egressBytes)) / down \(Units.bytes(s.ingressBytes))")
+        if let e = s.evidenceFile {
+          out.append("    pcap    \(e.file)  sha256 \(e.sha256)  (\(e.packets) packets, log #\(e.seq))")
+        }
       }
     }
     out.append("")

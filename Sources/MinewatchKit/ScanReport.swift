@@ -51,6 +51,13 @@ public struct ScanReport: Sendable {
     public var queries: Int
   }
 
+  /// An inbound login to the miner's host shortly before its mining began.
+  public struct PrecedingLogin: Sendable {
+    public var peer: IPAddress
+    public var port: UInt16
+    public var secondsBefore: Double
+  }
+
   public struct Session: Sendable {
     public var finding: Finding
     public var confidence: Confidence
@@ -87,6 +94,9 @@ public struct ScanReport: Sendable {
     public var firstNs: UInt64
     public var lastNs: UInt64
     public var evidence: [String]
+    public var precedingLogin: PrecedingLogin?
+    /// The finding's packets as written to the evidence directory.
+    public var evidenceFile: EvidenceRecord?
   }
 
   /// miner: mines through a pool (protocol or pool connection seen); proxy: serves stratum
@@ -125,6 +135,10 @@ public struct ScanReport: Sendable {
     public var confidence: Confidence
     public var findings: [Finding]
     public var lookups: [Lookup]
+    /// What kind of mining, with every sign that led there (nil for hosts that only looked
+    /// pool names up).
+    public var kind: MiningKind? = nil
+    public var kindReasons: [String] = []
   }
 
   public var capture: Capture

@@ -1,6 +1,12 @@
 import Foundation
 import MinewatchCore
 
+/// Told when a session becomes worth reporting and when it ends (evidence recording).
+protocol SessionObserver: AnyObject {
+  func sessionBecameReportable(_ s: MiningSession)
+  func sessionEnded(_ s: MiningSession)
+}
+
 /// Turns the C core's events into sessions: one per mining flow, one per flow to a pool's name
 /// or address, plus the hosts' lookups of pool names. (Pool addresses from DNS answers live in
 /// the C core.) Bounded: at most `maxSessions` open at once, lookups capped; what does not fit
@@ -20,6 +26,9 @@ public final class SessionTracker: CoreEventSink {
   /// Called when a reportable session's flow ends.
   public var onSessionEnd: ((MiningSession) -> Void)?
   public private(set) var counts: [String: UInt64] = [:]
+  /// The C core's memory of a host's logins and probes, read when a session begins.
+  var activityLookup: ((IPAddress) -> HostActivity?)?
+  weak var observer: SessionObserver?
 
   public init(signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536) {
     self.signatures = signatures
@@ -50,6 +59,9 @@ public final class SessionTracker: CoreEventSink {
       return nil
     }
     let s = MiningSession(flowID: flow, slot: slot, a: a, b: b, at: at)
+    if let lookup = activityLookup {
+      for ip in [a.ip, b.ip] { if let act = lookup(ip) { s.activityAtStart[ip] = act } }
+    }
     open[flow] = s
     return s
   }
@@ -59,6 +71,15 @@ public final class SessionTracker: CoreEventSink {
   }
 
   public func handle(_ event: CoreEvent) -> Bool {
+    let keep = dispatch(event)
+    if let flow = event.flowID, let s = open[flow], !s.announced, s.reportable {
+      s.announced = true
+      observer?.sessionBecameReportable(s)
+    }
+    return keep
+  }
+
+  private func dispatch(_ event: CoreEvent) -> Bool {
     switch event {
     case .line(let flow, let slot, let at, let a, let b, let fromA, let method, let bytes, _):
       session(flow: flow, slot: slot, a: a, b: b, at: at)?.apply(
@@ -70,6 +91,7 @@ public final class SessionTracker: CoreEventSink {
       s.firstNs = min(s.firstNs, stats.firstNs)
       s.lastNs = max(s.lastNs, stats.lastNs)
       if s.pendingEvicted > 0 { count(.pendingSharesEvicted, by: UInt64(s.pendingEvicted)) }
+      observer?.sessionEnded(s)
       if s.reportable {
         if retainFinished {
           // A scan keeps what it reports; a capture made of a million fake sessions must not
@@ -169,7 +191,10 @@ public final class SessionTracker: CoreEventSink {
   /// Ends everything still open (the end of a capture): the engine's flush sends FLOW_END for
   /// each watched flow, and what is left had no statistics.
   func closeAll() {
-    for (_, s) in open.sorted(by: { $0.key < $1.key }) where s.reportable { finished.append(s) }
+    for (_, s) in open.sorted(by: { $0.key < $1.key }) where s.reportable {
+      observer?.sessionEnded(s)
+      finished.append(s)
+    }
     open.removeAll()
   }
 

@@ -56,6 +56,15 @@ public struct Signatures: Sendable {
   /// Watts per hash per second by algorithm (energy.txt).
   public private(set) var energy: [String: Efficiency] = [:]
 
+  /// A pool or agent typical of mining malware (cryptojacking.txt).
+  public struct CryptojackingSign: Sendable {
+    public enum What: String, Sendable { case pool, agent }
+    public let what: What
+    public let pattern: String  // lower case
+    public let source: String  // file:line and the published source
+  }
+  public private(set) var cryptojacking: [CryptojackingSign] = []
+
   public init() {}
 
   /// Loads a signature directory: `algorithms.txt` and `pools.txt` must be there; `agents.txt`,
@@ -73,6 +82,41 @@ public struct Signatures: Sendable {
     if fm.fileExists(atPath: energyFile.path) { energy = try Self.loadEnergy(energyFile) }
     let addressFile = directory.appendingPathComponent("addresses.txt")
     if fm.fileExists(atPath: addressFile.path) { try loadAddresses(addressFile) }
+    let jackingFile = directory.appendingPathComponent("cryptojacking.txt")
+    if fm.fileExists(atPath: jackingFile.path) { try loadCryptojacking(jackingFile) }
+  }
+
+  mutating func loadCryptojacking(_ url: URL) throws {
+    for (n, f) in try Self.dataLines(url) {
+      let at = "\(url.path):\(n)"
+      guard f.count >= 3, let what = CryptojackingSign.What(rawValue: f[0]) else {
+        throw MinewatchError.signatures("\(at): expected pool|agent <pattern> <source>")
+      }
+      var pattern = f[1].lowercased()
+      if what == .pool {
+        guard let name = Self.normalisedDomain(f[1]) else {
+          throw MinewatchError.signatures("\(at): '\(f[1])' is not a domain name")
+        }
+        pattern = name
+      }
+      cryptojacking.append(
+        CryptojackingSign(
+          what: what, pattern: pattern,
+          source: "\(url.lastPathComponent):\(n) (\(f[2...].joined(separator: " ")))"))
+    }
+  }
+
+  /// The cryptojacking sign a pool name (suffix on a label boundary) or an agent (prefix) hits.
+  public func cryptojackingSign(pool: String?, agent: String?) -> [CryptojackingSign] {
+    cryptojacking.filter { sign in
+      switch sign.what {
+      case .pool:
+        guard let p = pool?.lowercased() else { return false }
+        return p == sign.pattern || p.hasSuffix("." + sign.pattern)
+      case .agent:
+        return agent?.lowercased().hasPrefix(sign.pattern) ?? false
+      }
+    }
   }
 
   /// Where the signatures live when none is named: beside the executable after `make install`,

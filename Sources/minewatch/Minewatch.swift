@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinewatchDaemon
 import MinewatchKit
 
 @main
@@ -7,7 +8,7 @@ struct Minewatch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
-    subcommands: [Scan.self, Run.self, SignaturesCommand.self])
+    subcommands: [Scan.self, Run.self, EvidenceCommand.self, SignaturesCommand.self])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
   static func main() {
@@ -47,15 +48,25 @@ struct Scan: ParsableCommand {
   @Flag(help: "Never show progress, even on a terminal.")
   var quiet = false
 
-  @Option(name: .customLong("coal-kg-per-kwh"), help: "Standard coal per kWh for the energy figures.")
-  var coalKgPerKWh = 0.404
+  @Option(
+    name: .customLong("coal-kg-per-kwh"),
+    help: "Standard coal per kWh for the energy figures (default 0.404).")
+  var coalKgPerKWh: Double?
 
-  @Option(name: .customLong("co2-kg-per-kwh"), help: "CO2 per kWh for the energy figures.")
-  var co2KgPerKWh = 1.0
+  @Option(name: .customLong("co2-kg-per-kwh"), help: "CO2 per kWh for the energy figures (default 1.0).")
+  var co2KgPerKWh: Double?
 
   @Option(
     help: "Asset map (CSV: cidr,unit,contact,class): hosts carry their unit, the report groups by unit.")
   var assets: String?
+
+  @Option(
+    help:
+      "Site settings from a config file (assets, energy factors, kind rules, evidence, internal networks).")
+  var config: String?
+
+  @Option(help: "Write each finding's packets and a hash-chained evidence.log into this directory.")
+  var evidence: String?
 
   func run() throws {
     let sigs: Signatures
@@ -70,20 +81,30 @@ struct Scan: ParsableCommand {
       fail(e.description)
     }
     var report: ScanReport
-    var assetMap: AssetMap?
     do {
-      assetMap = try assets.map { try AssetMap(csv: URL(fileURLWithPath: $0)) }
-    } catch let e as MinewatchError {
-      fail(e.description)
-    }
-    do {
-      let scanner = try Scanner(signatures: sigs)
+      var site = SiteSettings()
+      var internalNetworks = CIDR.privateRanges
+      if let config {
+        let c = try DaemonConfig.load(path: config)
+        site = c.site
+        internalNetworks = c.internalNetworks
+      }
+      if let assets { site.assets = assets }
+      if let evidence { site.evidence.directory = evidence }
+      if let coalKgPerKWh { site.factors.coalKgPerKWh = coalKgPerKWh }
+      if let co2KgPerKWh { site.factors.co2KgPerKWh = co2KgPerKWh }
+      var limits = EngineLimits()
+      site.apply(to: &limits)
+      let scanner = try Scanner(signatures: sigs, limits: limits)
+      scanner.pipeline.internalNetworks = internalNetworks
+      try site.apply(to: scanner.pipeline)
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
       report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
-      report.factors.coalKgPerKWh = coalKgPerKWh
-      report.factors.co2KgPerKWh = co2KgPerKWh
-      report.assets = assetMap
+      report.factors = site.factors
       display?.clear()
+      for w in scanner.pipeline.evidence?.warnings ?? [] {
+        FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8))
+      }
     } catch let e as MinewatchError {
       fail(e.description)
     }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The part of JSON Schema (2020-12) the report's schema uses: type (also as a list), enum,
-/// required, properties, additionalProperties (false or a schema), items. Returns the paths
-/// that break it; empty means valid.
+/// required, properties, additionalProperties (false or a schema), items; an enum allows null
+/// when the type does. Returns the paths that break it; empty means valid.
 struct SchemaValidator {
   let schema: [String: Any]
 
@@ -32,7 +32,7 @@ struct SchemaValidator {
       let ok = allowed.contains(actual) || (actual == "integer" && allowed.contains("number"))
       if !ok { return ["\(path): \(actual), expected \(allowed)"] }
     }
-    if let e = s["enum"] as? [String], !e.contains(v as? String ?? "\u{0}") {
+    if let e = s["enum"] as? [String], !(v is NSNull), !e.contains(v as? String ?? "\u{0}") {
       errors.append("\(path): \(v) not in \(e)")
     }
     if let obj = v as? [String: Any] {

@@ -43,6 +43,7 @@ typedef enum {
   MW_AN_HTTP_BODY_TOO_LONG,
   MW_AN_STREAM_RECLAIMED,       /* an idle non-mining flow gave up its buffer to a new one */
   MW_AN_POOL_ADDRESS_EVICTED,   /* a remembered pool address made room for a newer one */
+  MW_AN_HOST_ACTIVITY_EVICTED,  /* a host's connection record made room for another host's */
   MW_AN_COUNT
 } mw_anomaly;
 
@@ -163,6 +164,8 @@ typedef struct {
   uint32_t inspect_bytes;      /* payload bytes per direction inspected before giving up */
   uint32_t idle_timeout_s;     /* idle flows are dropped after this much packet time */
   uint32_t pool_addresses;     /* pool addresses remembered from DNS answers and signatures */
+  uint32_t host_records;       /* hosts whose logins and connection attempts are remembered */
+  uint32_t probe_window_s;     /* connection attempts are counted over windows this long */
   uint64_t hash_seed[2];       /* seeds the flow hash; 0,0 means "pick from the clock" */
 } mw_config;
 
@@ -210,6 +213,39 @@ void mw_engine_set_names(mw_engine *e, const mw_names *names);
 /* Ends every watched flow (FLOW_END) and frees the table; call at the end of a capture. */
 void mw_engine_flush(mw_engine *e);
 const mw_counters *mw_engine_counters(const mw_engine *e);
+
+/* ---- Host activity: what a miner's host did besides mining ----
+ * The engine remembers, for a bounded number of hosts, connections accepted on login ports
+ * (SSH, RDP, ...) and connection attempts to probe ports (ports worms scan). Only SYN packets
+ * touch it. The Swift layer reads it when it judges what kind of mining a host does. */
+enum { MW_PORT_LOGIN = 1, MW_PORT_PROBE = 2, MW_PROBE_BITS = 256 };
+/* Marks a port as a login port, a probe port, both, or neither (class 0). */
+void mw_engine_set_port_class(mw_engine *e, uint16_t port, uint8_t port_class);
+
+typedef struct {
+  uint64_t first_ns, last_ns;   /* first and latest SYN that touched the record */
+  uint64_t login_ns;            /* latest connection the host accepted on a login port; 0: none */
+  mw_endpoint login_peer;       /* who connected, and the host's login port (in .port) */
+  uint32_t probe_attempts;      /* SYNs the host sent to probe ports, all windows */
+  /* Distinct (address, port) targets of those SYNs in the busiest window, as the number of set
+   * bits of a MW_PROBE_BITS-bit linear-counting bitmap (the caller turns it into an estimate). */
+  uint32_t probe_bits_set;
+} mw_host_activity;
+
+/* Returns 0 and fills out when the host (4 or 16 address bytes) has a record, -1 otherwise. */
+int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr,
+                            mw_host_activity *out);
+
+/* ---- Evidence: the packets of a flow the callback marked ---- */
+/* Called after the engine has processed each packet of a marked flow (the packet that marked
+ * it included). data is the whole captured frame, valid only during the call. */
+typedef void (*mw_evidence_fn)(void *ctx, uint32_t flow_id, uint64_t ts_ns, const uint8_t *data,
+                               uint32_t caplen, uint32_t wirelen);
+void mw_engine_set_evidence_fn(mw_engine *e, mw_evidence_fn fn, void *ctx);
+/* Marks (on = 1) or unmarks a live flow; returns -1 when the slot no longer holds that flow. */
+int mw_engine_flow_evidence(mw_engine *e, uint32_t slot, uint32_t flow_id, int on);
+/* The link type the engine decodes now (evidence files carry it). */
+int mw_engine_linktype(const mw_engine *e);
 
 /* ---- Reading a capture file through libpcap, the loop in C ---- */
 typedef struct mw_capture mw_capture;

@@ -1,0 +1,113 @@
+/* Host activity: logins a host accepted and connection attempts it made to probe ports. Worms
+ * that plant miners log in over SSH or RDP and scan for more victims (Redis, Docker, SMB, SSH),
+ * so these are signs that a mining host was taken over. Only SYN packets reach this file; the
+ * table is set-associative with a fixed number of records, and a full set gives up its least
+ * recently touched record (counted). */
+#include "engine_internal.h"
+
+#include <string.h>
+
+static uint64_t host_hash(const mw_engine *e, uint8_t family, const uint8_t *addr) {
+  uint8_t key[17];
+  key[0] = family;
+  memcpy(key + 1, addr, 16);
+  return mw_siphash13(e->cfg.hash_seed, key, sizeof key);
+}
+
+static mw_host_record *find(const mw_engine *e, uint8_t family, const uint8_t *addr16) {
+  uint32_t set = (uint32_t)host_hash(e, family, addr16) & e->host_set_mask;
+  mw_host_record *r = &e->hosts[(size_t)set * MW_HOST_WAYS];
+  for (int w = 0; w < MW_HOST_WAYS; w++)
+    if (r[w].family == family && memcmp(r[w].addr, addr16, 16) == 0) return &r[w];
+  return NULL;
+}
+
+static mw_host_record *find_or_add(mw_engine *e, uint8_t family, const uint8_t *addr16) {
+  uint32_t set = (uint32_t)host_hash(e, family, addr16) & e->host_set_mask;
+  mw_host_record *r = &e->hosts[(size_t)set * MW_HOST_WAYS];
+  mw_host_record *victim = &r[0];
+  for (int w = 0; w < MW_HOST_WAYS; w++) {
+    if (r[w].family == family && memcmp(r[w].addr, addr16, 16) == 0) return &r[w];
+    if (r[w].family == 0) {
+      victim = &r[w];
+      break;
+    }
+    if (r[w].last_ns < victim->last_ns) victim = &r[w];
+  }
+  if (victim->family != 0) e->c.anomalies[MW_AN_HOST_ACTIVITY_EVICTED]++;
+  memset(victim, 0, sizeof *victim);
+  victim->family = family;
+  memcpy(victim->addr, addr16, 16);
+  victim->first_ns = e->now_ns;
+  victim->window_start_ns = e->now_ns;
+  return victim;
+}
+
+static uint32_t bits_set(const uint64_t *bits) {
+  uint32_t n = 0;
+  for (int i = 0; i < MW_PROBE_BITS / 64; i++) n += (uint32_t)__builtin_popcountll(bits[i]);
+  return n;
+}
+
+static void widen(uint8_t out[16], uint8_t family, const uint8_t *addr) {
+  memset(out, 0, 16);
+  memcpy(out, addr, family == 4 ? 4 : 16);
+}
+
+void mw_host_activity_syn(mw_engine *e, const mw_packet *p) {
+  if (!e->hosts) return;
+  uint8_t src[16], dst[16];
+  widen(src, p->family, p->src);
+  widen(dst, p->family, p->dst);
+  bool ack = (p->tcp_flags & MW_TCP_ACK) != 0;
+  if (!ack && (e->port_class[p->dport] & MW_PORT_PROBE)) {
+    mw_host_record *r = find_or_add(e, p->family, src);
+    uint64_t window = (uint64_t)e->cfg.probe_window_s * 1000000000ull;
+    if (e->now_ns - r->window_start_ns >= window) {
+      uint32_t n = bits_set(r->probe_bits);
+      if (n > r->probe_bits_max) r->probe_bits_max = n;
+      memset(r->probe_bits, 0, sizeof r->probe_bits);
+      r->window_start_ns = e->now_ns;
+    }
+    uint8_t target[18];
+    memcpy(target, dst, 16);
+    target[16] = (uint8_t)(p->dport >> 8);
+    target[17] = (uint8_t)p->dport;
+    uint32_t bit = (uint32_t)mw_siphash13(e->cfg.hash_seed, target, sizeof target) % MW_PROBE_BITS;
+    r->probe_bits[bit / 64] |= 1ull << (bit % 64);
+    if (r->probe_attempts < UINT32_MAX) r->probe_attempts++;
+    r->last_ns = e->now_ns;
+  } else if (ack && (e->port_class[p->sport] & MW_PORT_LOGIN)) {
+    /* The host answered a connection on its login port: someone is logging in. */
+    mw_host_record *r = find_or_add(e, p->family, src);
+    r->login_ns = e->now_ns;
+    r->login_family = p->family;
+    r->login_port = p->sport;
+    memcpy(r->login_peer, dst, 16);
+    r->last_ns = e->now_ns;
+  }
+}
+
+void mw_engine_set_port_class(mw_engine *e, uint16_t port, uint8_t port_class) {
+  if (e->port_class) e->port_class[port] = port_class;
+}
+
+int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr,
+                            mw_host_activity *out) {
+  if (!e->hosts || (family != 4 && family != 6) || !addr || !out) return -1;
+  uint8_t key[16];
+  widen(key, family, addr);
+  const mw_host_record *r = find(e, family, key);
+  if (!r) return -1;
+  memset(out, 0, sizeof *out);
+  out->first_ns = r->first_ns;
+  out->last_ns = r->last_ns;
+  out->login_ns = r->login_ns;
+  out->login_peer.family = r->login_family;
+  memcpy(out->login_peer.addr, r->login_peer, 16);
+  out->login_peer.port = r->login_port;
+  out->probe_attempts = r->probe_attempts;
+  uint32_t now_bits = bits_set(r->probe_bits);
+  out->probe_bits_set = now_bits > r->probe_bits_max ? now_bits : r->probe_bits_max;
+  return 0;
+}

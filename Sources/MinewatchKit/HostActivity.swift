@@ -1,0 +1,53 @@
+import Foundation
+import MinewatchCore
+
+/// What a host did besides mining, as the C core remembers it: the latest login it accepted
+/// and its connection attempts to the ports worms scan.
+public struct HostActivity: Sendable, Equatable {
+  /// Packet time of the latest connection the host accepted on a login port.
+  public var loginNs: UInt64?
+  /// Who logged in, and the host's login port.
+  public var loginPeer: IPAddress?
+  public var loginPort: UInt16 = 0
+  public var probeAttempts: Int = 0
+  /// Distinct (address, port) targets of those attempts in the busiest window (an estimate).
+  public var probeTargets: Int = 0
+
+  init(_ a: mw_host_activity) {
+    if a.login_ns > 0 {
+      loginNs = a.login_ns
+      loginPeer = IPAddress(a.login_peer)
+      loginPort = a.login_peer.port
+    }
+    probeAttempts = Int(a.probe_attempts)
+    probeTargets = Self.linearCount(bitsSet: Int(a.probe_bits_set), of: Int(MW_PROBE_BITS))
+  }
+
+  /// Linear counting (Whang, Vander-Zanden and Taylor, 1990): n ≈ -m ln(empty / m). A full
+  /// bitmap says "at least m ln m".
+  static func linearCount(bitsSet: Int, of m: Int) -> Int {
+    let empty = max(m - bitsSet, 1)
+    return Int((-Double(m) * log(Double(empty) / Double(m))).rounded())
+  }
+}
+
+extension CoreEngine {
+  /// The host's remembered activity, nil when it has none (or its record made room).
+  public func hostActivity(_ ip: IPAddress) -> HostActivity? {
+    var out = mw_host_activity()
+    let found = ip.bytes.withUnsafeBufferPointer {
+      mw_engine_host_activity(raw, ip.family, $0.baseAddress, &out)
+    }
+    return found == 0 ? HostActivity(out) : nil
+  }
+
+  /// Tells the core which ports are login ports and which are probe ports.
+  public func setPortClasses(login: [UInt16], probe: [UInt16]) {
+    for p in 0...UInt16.max { mw_engine_set_port_class(raw, p, 0) }
+    for p in login { mw_engine_set_port_class(raw, p, UInt8(MW_PORT_LOGIN)) }
+    for p in probe {
+      let both = login.contains(p) ? UInt8(MW_PORT_LOGIN) : 0
+      mw_engine_set_port_class(raw, p, both | UInt8(MW_PORT_PROBE))
+    }
+  }
+}
