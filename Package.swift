@@ -52,7 +52,7 @@ let package = Package(
       name: "fuzz-session", dependencies: ["MinewatchKit"],
       swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     .testTarget(name: "MinewatchCoreTests", dependencies: ["MinewatchCore", "CaptureForge"]),
-    .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge"]),
+    .testTarget(name: "MinewatchKitTests", dependencies: ["MinewatchKit", "CaptureForge", "CPcap"]),
     .testTarget(
       name: "MinewatchDaemonTests", dependencies: ["MinewatchDaemon", "MinewatchKit", "CaptureForge"]),
   ],

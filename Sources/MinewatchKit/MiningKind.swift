@@ -73,7 +73,7 @@ struct KindJudge {
       !isInternal(login.peer)
     {
       hijack.append(
-        "mining began \(Int(login.secondsBefore)) s after an inbound login on port \(login.port)"
+        "mining began \(Int(login.secondsBefore.rounded())) s after an inbound login on port \(login.port)"
           + " from \(login.peer)")
     }
     if let a = activity, a.probeTargets >= rules.probeTargets {

@@ -38,6 +38,29 @@ func scanForged(
   return try scan([path])
 }
 
+/// Writes a forged capture and scans it with site settings (asset map, kind rules, evidence).
+func scanForged(
+  _ name: String, site: SiteSettings, _ build: (PcapWriter) -> Void
+) throws -> (ScanReport, Pipeline) {
+  let path = Paths.scratch(UUID().uuidString + "-" + name)
+  let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+  w.sortByTime = true
+  build(w)
+  w.close()
+  var limits = EngineLimits()
+  site.apply(to: &limits)
+  let scanner = try Scanner(signatures: loadSignatures(), limits: limits)
+  try site.apply(to: scanner.pipeline)
+  return (try scanner.scan(files: [path]), scanner.pipeline)
+}
+
+/// Writes lines to a scratch file and returns its path.
+func scratchFile(_ name: String, _ text: String) throws -> String {
+  let path = Paths.scratch(UUID().uuidString + "-" + name)
+  try text.write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
 extension ScanReport {
   func host(_ ip: String) -> ScanReport.Host? { hosts.first { "\($0.ip)" == ip } }
   var allSessions: [Session] { hosts.flatMap(\.sessions) }
