@@ -1,5 +1,6 @@
 import CaptureForge
 import Foundation
+import MinewatchKit
 import Testing
 
 @testable import MinewatchDaemon
@@ -144,5 +145,58 @@ import Testing
     #expect(
       text.contains("minewatch_sessions_started_total 1") && text.contains("minewatch_sessions_ended_total 1")
     )
+  }
+}
+
+/// The site's settings in the daemon: units, kinds, energy and evidence in the alerts.
+@Suite struct SiteAlertTests {
+  @Test func alertsCarryUnitKindEnergyAndEvidence() throws {
+    let assets = Paths.scratch("assets.csv")
+    try "10.31.7.0/24,Physics lab,lab-it@example.edu,servers\n".write(
+      toFile: assets, atomically: true, encoding: .utf8)
+    let evidence = Paths.scratch("evidence")
+    let alerts = try Daemon.replay(
+      files: [Paths.capture("miners/xmr_rx0_plain_eth.pcap")],
+      config: config([
+        ("summary_interval", "60"), ("assets", assets), ("evidence_dir", evidence),
+        ("evidence_packets", "16"),
+        ("evidence_lines", "4"), ("coal_kg_per_kwh", "0.5"),
+      ]), keepAlerts: true)
+    let start = try #require(alerts.first { $0.kind == .sessionStart })
+    #expect(start.json["unit"] as? String == "Physics lab")
+    #expect(start.json["unit_contact"] as? String == "lab-it@example.edu")
+    #expect(start.json["asset_class"] as? String == "servers")
+    // A server mining RandomX: the CPU sign.
+    #expect(start.json["kind"] as? String == "hijacked")
+    #expect(start.fields.contains { $0 == ("kind", "hijacked") })
+    #expect(start.fields.contains { $0 == ("unit", "Physics lab") })
+
+    // The evidence alert names the file and its digest, which the file on disk matches.
+    let e = try #require(alerts.first { $0.kind == .evidence })
+    let file = try #require(e.json["file"] as? String)
+    #expect(e.json["packets"] as? Int == 20)
+    #expect(SHA256.hex(ofFile: evidence + "/" + file) == e.json["sha256"] as? String)
+    let end = try #require(alerts.first { $0.kind == .sessionEnd })
+    #expect(end.json["evidence_sha256"] as? String == e.json["sha256"] as? String)
+    #expect(try EvidenceLog.verify(directory: evidence).problems.isEmpty)
+
+    // Summaries carry power and energy with the configured coal factor, and hosts by unit.
+    let final = try #require(alerts.last { $0.kind == .summary })
+    let kwh = try #require(final.json["energy_kwh_per_day"] as? Double)
+    let watts = try #require(end.json["power_w"] as? Double)
+    #expect(abs(kwh - watts * 24 / 1000) < 1e-9)
+    #expect(abs((final.json["coal_kg_per_day"] as? Double ?? -1) - kwh * 0.5) < 1e-12)
+    #expect(final.json["mining_hosts_by_unit"] as? [String: Int] == ["Physics lab": 1])
+  }
+
+  @Test func siteKeysAreCheckedLikeTheRest() throws {
+    var c = DaemonConfig()
+    #expect(throws: MinewatchError.self) { try c.set("probe_targets", "0") }
+    #expect(throws: MinewatchError.self) { try c.set("login_ports", "22,ssh") }
+    #expect(throws: MinewatchError.self) { try c.set("research_classes", "a b") }
+    try c.set("login_window", "5m")
+    #expect(c.site.kind.loginWindowSeconds == 300)
+    try c.set("evidence_max_mib", "10")
+    #expect(c.site.evidence.maxTotalBytes == 10 << 20)
   }
 }
