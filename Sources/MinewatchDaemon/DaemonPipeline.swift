@@ -83,6 +83,7 @@ public final class DaemonPipeline {
       nextUpdateCheckNs = now + Self.updateCheckNs
     }
     pipeline.engine.expireIdle(buckets: 4096)
+    pipeline.sampleTimelines()
     announceNew()
     if now >= nextUpdateCheckNs {
       checkHostUpdates(now)

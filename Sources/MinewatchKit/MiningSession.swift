@@ -62,6 +62,14 @@ public final class MiningSession {
   private(set) var keyLines = 0
   /// The session's evidence file, once closed and logged.
   var evidenceRecord: EvidenceRecord?
+  /// Bytes and shares so far, sampled on packet time (the host timelines).
+  var samples = TimelineSamples()
+
+  func sample(at ns: UInt64, stats: FlowStats?) {
+    guard let client else { return }
+    let egress = stats.map { client == a ? $0.bytesFromA : $0.bytesFromB } ?? 0
+    samples.add(.init(ns: ns, egressBytes: egress, shares: submitted))
+  }
   var stats: FlowStats?
   var firstNs: UInt64
   var lastNs: UInt64

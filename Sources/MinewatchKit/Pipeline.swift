@@ -44,6 +44,22 @@ public final class Pipeline {
     addListedAddresses()
   }
 
+  /// Open sessions are sampled this often (packet time) for the host timelines.
+  static let sampleStepNs: UInt64 = 10_000_000_000
+  private var nextSampleNs: UInt64 = 0
+
+  /// Samples every open session's bytes and shares when due; returns when it is next due.
+  @discardableResult
+  public func sampleTimelines() -> UInt64 {
+    let now = engine.nowNs
+    guard now > 0 else { return 1 }
+    if nextSampleNs == 0 { nextSampleNs = now }
+    guard now >= nextSampleNs else { return nextSampleNs }
+    for m in tracker.openSessions { m.sample(at: now, stats: engine.stats(slot: m.slot, flow: m.flowID)) }
+    nextSampleNs = now + Self.sampleStepNs
+    return nextSampleNs
+  }
+
   /// Writes each finding's packets and their hashes (nil: no evidence kept).
   public private(set) var evidence: EvidenceRecorder?
 

@@ -88,6 +88,12 @@ public struct ReportBuilder {
           hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted(),
           confidence: .high, findings: [.stratum], lookups: []))
     }
+    let grid = ScanReport.timelineGrid(startNs: capture.startNs, endNs: capture.endNs)
+    for i in report.hosts.indices where report.hosts[i].role == .miner {
+      report.hosts[i].timeline = ScanReport.timeline(
+        sessions: report.hosts[i].sessions.map { ($0.samples, $0.hashesPerShare, $0.algorithm) }, grid: grid,
+        startNs: capture.startNs)
+    }
     for i in report.hosts.indices where report.hosts[i].role != .lookup {
       let h = report.hosts[i]
       let served = h.role == .proxy ? h.clientsServed.count : (served[h.ip]?.count ?? 0)
@@ -241,6 +247,7 @@ public struct ReportBuilder {
       egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,
       ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,
       firstNs: first, lastNs: last, evidence: evidence.sorted(), precedingLogin: precedingLogin,
-      evidenceFile: m.evidenceRecord)
+      evidenceFile: m.evidenceRecord, samples: m.samples,
+      hashesPerShare: estimate != nil ? hashes.map { $0 / Double(m.submitted) } : nil)
   }
 }

@@ -73,6 +73,9 @@ extension ScanReport {
       "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
       "miners": h.minerIdentities.count, "miner_identities": h.minerIdentities,
       "kind": Self.orNull(h.kind?.rawValue), "kind_reasons": h.kindReasons,
+      "timeline": h.timeline.map { p -> [String: Any] in
+        ["t": Self.iso8601(p.ns), "egress_mbps": p.egressMbps, "hashrate_hps": Self.orNull(p.hashrate)]
+      },
       "lookups": h.lookups.map { l -> [String: Any] in
         [
           "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,

@@ -97,6 +97,9 @@ public struct ScanReport: Sendable {
     public var precedingLogin: PrecedingLogin?
     /// The finding's packets as written to the evidence directory.
     public var evidenceFile: EvidenceRecord?
+    /// Bytes and shares over time, and what one share is worth in hashes.
+    var samples = TimelineSamples()
+    var hashesPerShare: Double?
   }
 
   /// miner: mines through a pool (protocol or pool connection seen); proxy: serves stratum
@@ -139,6 +142,8 @@ public struct ScanReport: Sendable {
     /// pool names up).
     public var kind: MiningKind? = nil
     public var kindReasons: [String] = []
+    /// Mbps and hashrate per interval over the capture.
+    public var timeline: [TimelinePoint] = []
   }
 
   public var capture: Capture

@@ -62,10 +62,12 @@ public final class Scanner {
     let captures = try CaptureFiles(files, engine: pipeline.engine)
     var warnings: [String] = []
     let start = Date()
+    pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock
     for (i, f) in files.enumerated() {
       let size =
         f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
       let warning = captures.feed(i, engine: pipeline.engine) { offset in
+        self.pipeline.engine.setDeadline(self.pipeline.sampleTimelines())
         progress?(
           ScanProgress(
             file: f, offset: offset, size: size, packets: self.pipeline.engine.counters.packets,

@@ -92,6 +92,7 @@ public final class SessionTracker: CoreEventSink {
       s.lastNs = max(s.lastNs, stats.lastNs)
       if s.pendingEvicted > 0 { count(.pendingSharesEvicted, by: UInt64(s.pendingEvicted)) }
       observer?.sessionEnded(s)
+      s.sample(at: stats.lastNs, stats: stats)
       if s.reportable {
         if retainFinished {
           // A scan keeps what it reports; a capture made of a million fake sessions must not

@@ -8,7 +8,7 @@ struct Minewatch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
-    subcommands: [Scan.self, Run.self, EvidenceCommand.self, SignaturesCommand.self])
+    subcommands: [Scan.self, Run.self, Report.self, EvidenceCommand.self, SignaturesCommand.self])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
   static func main() {
