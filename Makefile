@@ -5,7 +5,7 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
+.PHONY: all deps test-deps build run report test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
 FUZZ_C_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
@@ -28,11 +28,13 @@ deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpcap-dev libssl-dev pkg-config >/dev/null; \
 	fi
 
-# The daemon's live test needs ip (network namespaces), tcpreplay and a real rsyslogd.
+# The daemon's live test needs ip (network namespaces), tcpreplay and a real rsyslogd; the
+# HTML report is checked in headless Chromium.
 test-deps: deps
 	@missing=""; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v tcpreplay >/dev/null || missing="$$missing tcpreplay"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v rsyslogd >/dev/null && [ -x /usr/sbin/rsyslogd ] || missing="$$missing rsyslog"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
@@ -45,6 +47,14 @@ build: deps
 
 run: build
 	.build/debug/minewatch scan Tests/Fixtures/sample.pcap
+
+# The bundled sample as an HTML report, with the example asset map and evidence files.
+report: build
+	@rm -rf .build/sample-evidence
+	.build/debug/minewatch scan --quiet --format json --assets systemd/assets.example.csv \
+	  --evidence .build/sample-evidence Tests/Fixtures/sample.pcap > .build/sample-report.json
+	.build/debug/minewatch report .build/sample-report.json -o .build/sample-report.html
+	@echo "open .build/sample-report.html"
 
 test: test-deps
 	$(SWIFT) test

@@ -15,14 +15,14 @@ public struct AssetMap: Sendable {
   public init() {}
 
   /// Reads CSV lines `cidr,unit,contact,class` (`#` comments, blank lines, an optional header
-  /// line starting with "cidr"); a bad line is an error naming file:line.
+  /// as the first line that is neither, starting with "cidr"); a bad line is an error naming file:line.
   public init(csv url: URL) throws {
     let path = url.path
-    for (n, raw) in try Self.lines(url) {
+    for (i, (n, raw)) in try Self.lines(url).enumerated() {
       let f = raw.split(separator: ",", omittingEmptySubsequences: false).map {
         $0.trimmingCharacters(in: .whitespaces)
       }
-      if n == 1 && f.first?.lowercased() == "cidr" { continue }
+      if i == 0 && f.first?.lowercased() == "cidr" { continue }  // the header, after any comments
       guard f.count == 4 else {
         throw MinewatchError.usage("\(path):\(n): expected cidr,unit,contact,class")
       }

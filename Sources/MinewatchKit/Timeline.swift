@@ -56,7 +56,8 @@ extension ScanReport {
     var out: [UInt64] = []
     var t = startNs
     while t < endNs {
-      t = min(t + step, endNs)
+      // A remainder under half a step joins the last interval rather than make a sliver.
+      t = endNs - min(t + step, endNs) < step / 2 ? endNs : t + step
       out.append(t)
     }
     return out

@@ -1,4 +1,5 @@
 import Foundation
+import MinewatchKit
 import Testing
 
 @testable import MinewatchDaemon
@@ -11,6 +12,16 @@ import Testing
     #expect(c.summaryIntervalSeconds == 300)
     #expect(c.user == nil)
     #expect(c.jsonLog == "/var/log/minewatch/alerts.jsonl" && c.metricsListen == "127.0.0.1:9530")
+    // The site section spells out the defaults, and turns evidence on where the unit allows writes.
+    #expect(c.site.kind == KindRules() && c.site.factors == EnergyFactors())
+    #expect(c.site.evidence.directory == "/var/lib/minewatch/evidence" && c.site.assets == nil)
+    var defaults = EvidenceSettings(directory: c.site.evidence.directory)
+    defaults.seconds = 600
+    #expect(c.site.evidence == defaults)
+    // The example asset map loads.
+    let map = try AssetMap(csv: Paths.repo.appendingPathComponent("systemd/assets.example.csv"))
+    #expect(map.lookup(IPAddress("10.10.7.9")!)?.unit == "Physics GPU lab")
+    #expect(map.lookup(IPAddress("2001:db8:10::5")!)?.kind == "labs")
   }
 
   @Test func badLinesNameFileAndLine() throws {

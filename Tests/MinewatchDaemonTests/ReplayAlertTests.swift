@@ -200,3 +200,33 @@ import Testing
     #expect(c.site.evidence.maxTotalBytes == 10 << 20)
   }
 }
+
+/// `minewatch report` from the daemon's JSON log.
+@Suite struct DaemonLogReportTests {
+  @Test func theLogBecomesAPageWithUnitsTimelinesAndEvidence() throws {
+    let assets = Paths.scratch("assets.csv")
+    try "10.31.7.0/24,Physics lab,lab-it@example.edu,labs\n".write(
+      toFile: assets, atomically: true, encoding: .utf8)
+    let log = Paths.scratch("alerts.json")
+    _ = try Daemon.replay(
+      files: [Paths.capture("miners/xmr_rx0_plain_eth.pcap")],
+      config: config([
+        ("summary_interval", "60"), ("assets", assets), ("json_log", log),
+        ("evidence_dir", Paths.scratch("evidence")),
+      ]), keepAlerts: false)
+    let page = try ReportPage(contentsOf: log)
+    let host = try #require(page.hosts.first)
+    #expect(page.hosts.count == 1 && host.ip == "10.31.7.25")
+    #expect(host.unit == "Physics lab" && host.kind == "active")
+    #expect(host.coins == ["XMR"])
+    // host_update alerts are the timeline: each a point with the rate the alert stated.
+    #expect(host.points.count >= 2)
+    #expect(host.points.allSatisfy { $0.hashrate != nil })
+    #expect(page.units.map(\.name) == ["Physics lab"] && page.units[0].hosts == 1)
+    #expect(page.evidence.count == 1 && page.evidence[0].host == "10.31.7.25")
+    #expect(page.kWhPerDay > 0 && page.totalsNote.hasPrefix("mean of "))
+    let html = page.html()
+    #expect(html.contains("<tr class=\"host\" id=\"host-10.31.7.25\">"))
+    #expect(html.contains("<polyline class=\"series\""))
+  }
+}
