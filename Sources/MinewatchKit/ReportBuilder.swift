@@ -88,7 +88,9 @@ public struct ReportBuilder {
           hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted(),
           confidence: .high, findings: [.stratum], lookups: []))
     }
-    let grid = ScanReport.timelineGrid(startNs: capture.startNs, endNs: capture.endNs)
+    let grid = ScanReport.timelineGrid(
+      startNs: capture.startNs, endNs: capture.endNs,
+      points: ScanReport.timelinePoints(hosts: report.hosts.filter { $0.role == .miner }.count))
     for i in report.hosts.indices where report.hosts[i].role == .miner {
       report.hosts[i].timeline = ScanReport.timeline(
         sessions: report.hosts[i].sessions.map { ($0.samples, $0.hashesPerShare, $0.algorithm) }, grid: grid,

@@ -114,8 +114,16 @@ extension ScanReport {
     ["capture": captureJSON, "hosts": hosts.map(hostJSON), "totals": totalsJSON, "anomalies": anomalies]
   }
 
-  /// The document, written a host at a time with a purpose-built writer (see JSONWriter).
+  /// The document in one piece (tests, the report command's input).
   public func jsonData() throws -> Data {
+    var all = Data()
+    writeJSON { all.append($0) }
+    return all
+  }
+
+  /// The document, written a host at a time with a purpose-built writer (see JSONWriter) and
+  /// handed out in pieces of about a megabyte: a report of 65,000 hosts never sits in memory whole.
+  public func writeJSON(_ sink: (Data) -> Void) {
     var out: [UInt8] = []
     var head: [String: Any] = ["anomalies": anomalies, "capture": captureJSON, "totals": totalsJSON]
     if let assets { head["units"] = unitsJSON(assets) }
@@ -125,9 +133,13 @@ extension ScanReport {
     for (i, h) in hosts.enumerated() {
       out.append(contentsOf: (i == 0 ? "\n    " : ",\n    ").utf8)
       JSONWriter.write(hostJSON(h), into: &out, indent: 4)
+      if out.count >= 1 << 20 {
+        sink(Data(out))
+        out.removeAll(keepingCapacity: true)
+      }
     }
     out.append(contentsOf: (hosts.isEmpty ? "]\n}" : "\n  ]\n}").utf8)
-    return Data(out)
+    sink(Data(out))
   }
 
 }

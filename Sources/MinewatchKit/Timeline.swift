@@ -8,7 +8,9 @@ struct TimelineSamples: Sendable {
     var egressBytes: UInt64
     var shares: Int
   }
-  static let capacity = 1024
+  // 64 samples cover the at most 120-point timeline of any session well, and 65,536 open sessions
+  // then cost at most 100 MiB of samples.
+  static let capacity = 64
   private(set) var samples: [Sample] = []
 
   mutating func add(_ s: Sample) {
@@ -46,13 +48,19 @@ extension ScanReport {
     public var hashrate: Double?
   }
 
-  /// At most this many points per host, at least a minute apart.
+  /// At most this many points per host, at least a minute apart; and at most a million in a
+  /// report, so that tens of thousands of (fake) hosts get coarser timelines, not a huge report.
   static let timelinePoints = 120
+  static let timelinePointsPerReport = 1_000_000
+
+  static func timelinePoints(hosts: Int) -> Int {
+    max(4, min(timelinePoints, timelinePointsPerReport / max(hosts, 1)))
+  }
 
   /// The grid of interval ends for a capture.
-  static func timelineGrid(startNs: UInt64, endNs: UInt64) -> [UInt64] {
-    guard endNs > startNs else { return [] }
-    let step = max(60_000_000_000, (endNs - startNs + UInt64(timelinePoints) - 1) / UInt64(timelinePoints))
+  static func timelineGrid(startNs: UInt64, endNs: UInt64, points: Int = timelinePoints) -> [UInt64] {
+    guard endNs > startNs, points > 0 else { return [] }
+    let step = max(60_000_000_000, (endNs - startNs + UInt64(points) - 1) / UInt64(points))
     var out: [UInt64] = []
     var t = startNs
     while t < endNs {

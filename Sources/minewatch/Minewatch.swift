@@ -111,7 +111,7 @@ struct Scan: ParsableCommand {
     switch format {
     case .table: FileHandle.standardOutput.write(Data(report.table().utf8))
     case .json:
-      FileHandle.standardOutput.write(try report.jsonData())
+      report.writeJSON { FileHandle.standardOutput.write($0) }
       FileHandle.standardOutput.write(Data("\n".utf8))
     }
     for w in report.capture.warnings {
