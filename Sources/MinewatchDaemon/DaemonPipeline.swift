@@ -366,6 +366,7 @@ public final class DaemonPipeline {
   /// Shutdown: every flow ends (session_end alerts), then the final summary.
   public func finish() {
     pipeline.engine.flush()
+    pipeline.evidence?.finishAll()  // files of sessions the flush did not end are logged too
     summary(max(pipeline.engine.nowNs, intervalStartNs), final: true)
   }
 

@@ -166,7 +166,7 @@ public final class EvidenceRecorder: SessionObserver {
   }
 
   /// Closes every open file (the end of a scan).
-  func finishAll() {
+  public func finishAll() {
     for flow in recordings.keys.sorted() { finish(flow: flow) }
   }
 }

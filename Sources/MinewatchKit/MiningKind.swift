@@ -69,8 +69,9 @@ struct KindJudge {
             + " (\(s.algorithm ?? s.miner ?? "cpu miner"))")
       }
     }
-    if let login = mining.compactMap(\.precedingLogin).min(by: { $0.secondsBefore < $1.secondsBefore }),
-      !isInternal(login.peer)
+    // Logins from inside the site are how its own staff work; only an outside login is a sign.
+    if let login = mining.compactMap(\.precedingLogin).filter({ !isInternal($0.peer) })
+      .min(by: { $0.secondsBefore < $1.secondsBefore })
     {
       hijack.append(
         "mining began \(Int(login.secondsBefore.rounded())) s after an inbound login on port \(login.port)"
