@@ -32,6 +32,10 @@ struct Run: ParsableCommand {
   @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on ADDR:PORT.")
   var metricsListen: String?
   @Option(help: "Drop to this user once the capture is open.") var user: String?
+  @Option(help: "Asset map (CSV: cidr,unit,contact,class); alerts carry each host's unit.") var assets:
+    String?
+  @Option(name: .customLong("evidence-dir"), help: "Write each finding's packets and evidence.log here.")
+  var evidenceDir: String?
   @Option(help: "Run the daemon's pipeline over capture files on packet time instead of an interface.")
   var replay: [String] = []
 
@@ -46,7 +50,7 @@ struct Run: ParsableCommand {
         ("summary_interval", summaryInterval),
         ("syslog", syslog), ("syslog_format", syslogFormat), ("syslog_facility", syslogFacility),
         ("syslog_ident", syslogIdent), ("json_log", jsonLog), ("metrics_listen", metricsListen),
-        ("user", user),
+        ("user", user), ("assets", assets), ("evidence_dir", evidenceDir),
       ]
       for (key, value) in cli { if let value { try c.set(key, value) } }
       if !replay.isEmpty {

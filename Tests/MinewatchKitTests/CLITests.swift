@@ -75,6 +75,39 @@ import Testing
     #expect(table.stdout.contains("sha256d: 7.16 MH/s"))
   }
 
+  /// scan --config --evidence, then report and evidence verify, as an investigator runs them.
+  @Test func scanReportAndVerifyThroughTheBinary() throws {
+    let dir = Paths.scratch(UUID().uuidString + "-cli-evidence")
+    let conf = try scratchFile(
+      "site.conf", "assets = \(Paths.repo.path)/systemd/assets.example.csv\nprobe_targets = 16\n")
+    let scanned = try run([
+      "scan", "--format", "json", "--config", conf, "--evidence", dir,
+      Paths.capture("miners/xmr_rx0_plain_eth.pcap"),
+    ])
+    #expect(scanned.status == 0, "\(scanned.stderr)")
+    let json = try scratchFile("cli-scan.json", scanned.stdout)
+    let html = Paths.scratch(UUID().uuidString + "-cli.html")
+    let reported = try run(["report", json, "-o", html])
+    #expect(reported.status == 0 && reported.stderr.isEmpty)
+    let page = try String(contentsOfFile: html, encoding: .utf8)
+    #expect(page.contains("id=\"host-10.31.7.25\"") && page.contains("Campus (unmapped)"))
+    let ok = try run(["evidence", "verify", dir])
+    #expect(
+      ok.status == 0 && ok.stdout.hasSuffix("1 records, chain intact, every file matches its SHA-256\n"))
+    // One byte changed in the evidence file: exit 1 and the file named.
+    let file = try #require(
+      try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".pcap") })
+    let handle = try #require(FileHandle(forUpdatingAtPath: dir + "/" + file))
+    try handle.seek(toOffset: 100)
+    handle.write(Data([0x42]))
+    try handle.close()
+    let bad = try run(["evidence", "verify", dir])
+    #expect(bad.status == 1 && bad.stdout == "\(dir): seq 1: \(file) does not match its SHA-256 (modified)\n")
+    // Neither report nor log: one line, exit 2.
+    let wrong = try run(["report", Paths.capture("miners/xmr_rx0_plain_eth.pcap")])
+    #expect(wrong.status == 2 && wrong.stderr.split(separator: "\n").count == 1)
+  }
+
   @Test func exitCodes() throws {
     #expect(try run(["scan", Self.sample]).status == 0)
     #expect(try run(["scan", "--exit-code", Self.sample]).status == 1)
