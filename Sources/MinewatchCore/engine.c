@@ -220,15 +220,14 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
     e->evidence_fn(e->evidence_ctx, id, ts_ns, data, caplen, wirelen);
 }
 
-static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *pp, uint64_t ts_ns,
+static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, uint64_t ts_ns,
                        uint32_t wirelen) {
-  const mw_packet p = *pp;
   f->last_ns = e->now_ns;
   f->bytes[side] += wirelen;
   f->packets[side]++;
-  if (p.tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
+  if (p->tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
   if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH) return;
-  if (p.payload_len == 0) {
+  if (p->payload_len == 0) {
     /* A closing flow that showed no mining gives its buffer back now. */
     if (f->closed && f->state == MW_FLOW_INSPECT) {
       mw_flow_release_stream(e, f);
@@ -236,16 +235,16 @@ static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *pp, 
     }
     return;
   }
-  if (p.sport == 53 || p.dport == 53) {
+  if (p->sport == 53 || p->dport == 53) {
     /* DNS over TCP: a two-byte length, then the message; one segment is enough for answers. */
-    if (e->names && p.payload_len > 2) {
-      uint32_t mlen = mw_be16(p.payload);
-      uint32_t have = p.payload_len - 2;
-      mw_dns_inspect(e, &p, p.payload + 2, mlen < have ? mlen : have, ts_ns);
+    if (e->names && p->payload_len > 2) {
+      uint32_t mlen = mw_be16(p->payload);
+      uint32_t have = p->payload_len - 2;
+      mw_dns_inspect(e, p, p->payload + 2, mlen < have ? mlen : have, ts_ns);
     }
     return;
   }
-  mw_stream_segment(e, f, side, &p);
+  mw_stream_segment(e, f, side, p);
 }
 
 void mw_engine_set_evidence_fn(mw_engine *e, mw_evidence_fn fn, void *ctx) {
