@@ -90,12 +90,14 @@ typedef struct {
 typedef struct {
   uint8_t family; /* 0: free */
   uint8_t addr[16];
-  uint8_t login_family;
-  uint16_t login_port;
-  uint8_t login_peer[16];
+  uint8_t login_count;
+  uint8_t login_next;                       /* ring position of the next login */
+  uint16_t login_port[MW_HOST_LOGINS];
+  uint8_t login_peer[MW_HOST_LOGINS][16];
+  uint64_t login_ns[MW_HOST_LOGINS];
   uint32_t probe_attempts;
   uint32_t probe_bits_max; /* bits set in the busiest finished window */
-  uint64_t first_ns, last_ns, login_ns;
+  uint64_t first_ns, last_ns;
   uint64_t window_start_ns;
   uint64_t probe_bits[MW_PROBE_BITS / 64];
 } mw_host_record;

@@ -80,10 +80,12 @@ void mw_host_activity_syn(mw_engine *e, const mw_packet *p) {
   } else if (ack && (e->port_class[p->sport] & MW_PORT_LOGIN)) {
     /* The host answered a connection on its login port: someone is logging in. */
     mw_host_record *r = find_or_add(e, p->family, src);
-    r->login_ns = e->now_ns;
-    r->login_family = p->family;
-    r->login_port = p->sport;
-    memcpy(r->login_peer, dst, 16);
+    unsigned k = r->login_next;
+    r->login_ns[k] = e->now_ns;
+    r->login_port[k] = p->sport;
+    memcpy(r->login_peer[k], dst, 16);
+    r->login_next = (uint8_t)((k + 1) % MW_HOST_LOGINS);
+    if (r->login_count < MW_HOST_LOGINS) r->login_count++;
     r->last_ns = e->now_ns;
   }
 }
@@ -102,10 +104,14 @@ int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *a
   memset(out, 0, sizeof *out);
   out->first_ns = r->first_ns;
   out->last_ns = r->last_ns;
-  out->login_ns = r->login_ns;
-  out->login_peer.family = r->login_family;
-  memcpy(out->login_peer.addr, r->login_peer, 16);
-  out->login_peer.port = r->login_port;
+  for (unsigned n = 0; n < r->login_count; n++) {
+    unsigned k = (r->login_next + MW_HOST_LOGINS - 1 - n) % MW_HOST_LOGINS; /* newest first */
+    out->logins[n].ns = r->login_ns[k];
+    out->logins[n].peer.family = r->family; /* a peer is of the host's own family */
+    memcpy(out->logins[n].peer.addr, r->login_peer[k], 16);
+    out->logins[n].peer.port = r->login_port[k];
+  }
+  out->login_count = r->login_count;
   out->probe_attempts = r->probe_attempts;
   uint32_t now_bits = bits_set(r->probe_bits);
   out->probe_bits_set = now_bits > r->probe_bits_max ? now_bits : r->probe_bits_max;

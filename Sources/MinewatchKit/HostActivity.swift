@@ -1,24 +1,26 @@
 import Foundation
 import MinewatchCore
 
-/// What a host did besides mining, as the C core remembers it: the latest login it accepted
+/// What a host did besides mining, as the C core remembers it: the latest logins it accepted
 /// and its connection attempts to the ports worms scan.
 public struct HostActivity: Sendable, Equatable {
-  /// Packet time of the latest connection the host accepted on a login port.
-  public var loginNs: UInt64?
-  /// Who logged in, and the host's login port.
-  public var loginPeer: IPAddress?
-  public var loginPort: UInt16 = 0
+  /// A connection the host accepted on one of its login ports.
+  public struct Login: Sendable, Equatable {
+    public var ns: UInt64
+    public var peer: IPAddress
+    public var port: UInt16
+  }
+  /// The latest logins, newest first (at most MW_HOST_LOGINS).
+  public var logins: [Login] = []
   public var probeAttempts: Int = 0
   /// Distinct (address, port) targets of those attempts in the busiest window (an estimate).
   public var probeTargets: Int = 0
 
   init(_ a: mw_host_activity) {
-    if a.login_ns > 0 {
-      loginNs = a.login_ns
-      loginPeer = IPAddress(a.login_peer)
-      loginPort = a.login_peer.port
-    }
+    var ring = a.logins
+    logins = withUnsafeBytes(of: &ring) { raw in
+      Array(raw.bindMemory(to: mw_login.self).prefix(Int(min(a.login_count, UInt32(MW_HOST_LOGINS)))))
+    }.map { Login(ns: $0.ns, peer: IPAddress($0.peer), port: $0.peer.port) }
     probeAttempts = Int(a.probe_attempts)
     probeTargets = Self.linearCount(bitsSet: Int(a.probe_bits_set), of: Int(MW_PROBE_BITS))
   }

@@ -42,7 +42,6 @@ public struct KindRules: Sendable, Equatable {
 struct KindJudge {
   let rules: KindRules
   let signatures: Signatures
-  let isInternal: (IPAddress) -> Bool
 
   func judge(
     host: ScanReport.Host, unit: AssetMap.Entry?, activity: HostActivity?, servesOthers: Int
@@ -69,10 +68,8 @@ struct KindJudge {
             + " (\(s.algorithm ?? s.miner ?? "cpu miner"))")
       }
     }
-    // Logins from inside the site are how its own staff work; only an outside login is a sign.
-    if let login = mining.compactMap(\.precedingLogin).filter({ !isInternal($0.peer) })
-      .min(by: { $0.secondsBefore < $1.secondsBefore })
-    {
+    // A session's preceding login is only ever one from outside the site (ReportBuilder).
+    if let login = mining.compactMap(\.precedingLogin).min(by: { $0.secondsBefore < $1.secondsBefore }) {
       hijack.append(
         "mining began \(Int(login.secondsBefore.rounded())) s after an inbound login on port \(login.port)"
           + " from \(login.peer)")

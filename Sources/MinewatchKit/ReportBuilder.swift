@@ -34,7 +34,7 @@ public struct ReportBuilder {
 
   /// A host's kind of mining and the reasons, as of now.
   public func kind(of host: ScanReport.Host, servesOthers: Int = 0) -> (MiningKind, [String]) {
-    KindJudge(rules: rules, signatures: signatures, isInternal: isInternal).judge(
+    KindJudge(rules: rules, signatures: signatures).judge(
       host: host, unit: assets?.lookup(host.ip), activity: activity(host.ip), servesOthers: servesOthers)
   }
 
@@ -220,17 +220,18 @@ public struct ReportBuilder {
       if estimate == nil { note = "observed window under one second" }
     }
     let parts = m.login.map(LoginParser.split)
-    // An inbound login to the miner's host shortly before the mining: the snapshot taken when
-    // the session began, else what the core remembers now.
-    var precedingLogin: ScanReport.PrecedingLogin?
-    for act in [m.activityAtStart[client.ip], activity(client.ip)] {
-      guard let act, let t = act.loginNs, let peer = act.loginPeer, t <= first else { continue }
-      let before = Double(first - t) / 1e9
-      if before <= rules.loginWindowSeconds {
-        precedingLogin = ScanReport.PrecedingLogin(peer: peer, port: act.loginPort, secondsBefore: before)
-        break
+    // The latest login from outside the site shortly before the mining (logins from inside are
+    // how the site's own staff work), from the snapshot taken when the session began and from
+    // what the core remembers now.
+    let logins = [m.activityAtStart[client.ip], activity(client.ip)].compactMap { $0?.logins }.joined()
+    let precedingLogin =
+      logins.filter {
+        $0.ns <= first && Double(first - $0.ns) / 1e9 <= rules.loginWindowSeconds && !isInternal($0.peer)
       }
-    }
+      .max { $0.ns < $1.ns }
+      .map {
+        ScanReport.PrecedingLogin(peer: $0.peer, port: $0.port, secondsBefore: Double(first - $0.ns) / 1e9)
+      }
     return ScanReport.Session(
       finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port,
       poolIP: server.ip, poolPort: server.port,

@@ -51,7 +51,7 @@ public struct ScanReport: Sendable {
     public var queries: Int
   }
 
-  /// An inbound login to the miner's host shortly before its mining began.
+  /// An inbound login from outside the site to the miner's host shortly before its mining began.
   public struct PrecedingLogin: Sendable {
     public var peer: IPAddress
     public var port: UInt16

@@ -96,6 +96,23 @@ import Testing
     #expect("\(pl.peer)" == "198.51.100.7" && pl.port == 22)
   }
 
+  @Test func anInsideLoginDoesNotHideAnOutsideOne() throws {
+    let (r, _) = try scanForged("login-inside.pcap", site: site("labs")) { w in
+      login(w, from: "198.51.100.7", at: Self.t0)
+      login(w, from: "10.20.9.9", at: Self.t0 + 30 * Self.s)  // an admin, from inside, after it
+      mine(w, at: Self.t0 + 120 * Self.s)
+    }
+    #expect(
+      try host(r).kindReasons == ["mining began 120 s after an inbound login on port 22 from 198.51.100.7"])
+    // The core keeps four logins per host: a fifth pushes the outside one out of sight.
+    let (flooded, _) = try scanForged("login-ring.pcap", site: site("labs")) { w in
+      login(w, from: "198.51.100.7", at: Self.t0)
+      for i in 0..<4 { login(w, from: "10.20.9.\(i + 1)", at: Self.t0 + UInt64(10 + i) * Self.s) }
+      mine(w, at: Self.t0 + 120 * Self.s)
+    }
+    #expect(try host(flooded).kind == .active)
+  }
+
   @Test func loginsThatDoNotPrecedeMiningAreNotSigns() throws {
     // From inside the site; long before (outside the 15-minute window); on a port that is not a
     // login port; after the mining began.

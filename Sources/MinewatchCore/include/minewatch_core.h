@@ -218,14 +218,22 @@ const mw_counters *mw_engine_counters(const mw_engine *e);
  * The engine remembers, for a bounded number of hosts, connections accepted on login ports
  * (SSH, RDP, ...) and connection attempts to probe ports (ports worms scan). Only SYN packets
  * touch it. The Swift layer reads it when it judges what kind of mining a host does. */
-enum { MW_PORT_LOGIN = 1, MW_PORT_PROBE = 2, MW_PROBE_BITS = 256 };
+enum { MW_PORT_LOGIN = 1, MW_PORT_PROBE = 2, MW_PROBE_BITS = 256, MW_HOST_LOGINS = 4 };
 /* Marks a port as a login port, a probe port, both, or neither (class 0). */
 void mw_engine_set_port_class(mw_engine *e, uint16_t port, uint8_t port_class);
 
+/* A connection the host accepted on a login port. */
+typedef struct {
+  uint64_t ns;
+  mw_endpoint peer; /* who connected; .port is the host's login port */
+} mw_login;
+
 typedef struct {
   uint64_t first_ns, last_ns;   /* first and latest SYN that touched the record */
-  uint64_t login_ns;            /* latest connection the host accepted on a login port; 0: none */
-  mw_endpoint login_peer;       /* who connected, and the host's login port (in .port) */
+  /* The latest MW_HOST_LOGINS logins, newest first (login_count of them are set): a login from
+   * inside the site cannot push an outside one that came just before it out of sight. */
+  mw_login logins[MW_HOST_LOGINS];
+  uint32_t login_count;
   uint32_t probe_attempts;      /* SYNs the host sent to probe ports, all windows */
   /* Distinct (address, port) targets of those SYNs in the busiest window, as the number of set
    * bits of a MW_PROBE_BITS-bit linear-counting bitmap (the caller turns it into an estimate). */
