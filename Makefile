@@ -117,11 +117,11 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_DIR)/corpus/$$t; done
 	@mkdir -p $(FUZZ_DIR)/seeds/packets $(FUZZ_DIR)/seeds/json $(FUZZ_DIR)/crashes
-	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*)
+	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*)
 	@cp -n $(FUZZ_DIR)/seeds/packets/* $(FUZZ_DIR)/corpus/fuzz_packets/ 2>/dev/null || true
 	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_json/ 2>/dev/null || true
 	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_session/ 2>/dev/null || true
-	@cp -n Tests/Fixtures/*.pcap $(wildcard ../shared/captures/*/*.pcap*) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
+	@cp -n Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
 	@echo $(FUZZ_TARGETS) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
 	  '$(FUZZ_DIR)/{} -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	     -artifact_prefix=$(FUZZ_DIR)/crashes/{}- $(FUZZ_DIR)/corpus/{} Tests/Fuzz/regressions/{} \

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Mining and decoy sessions as real miners and services write them (message shapes taken
-/// from the recorded captures in ../shared/captures and ../shared/docs/PROTOCOLS.md).
+/// from the recorded captures in Tests/Fixtures/captures and the protocol documents cited in
+/// stratum_methods.c).
 public enum Scenarios {
   /// Stratum V1, Bitcoin family: subscribe, authorize, difficulty, jobs, then shares every
   /// `interval` seconds, each answered true.

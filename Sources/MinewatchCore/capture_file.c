@@ -1,6 +1,6 @@
 /* Reading capture files with libpcap (pcap, nanosecond pcap, pcapng) through a 1 MiB stdio
  * buffer: libpcap's own fopen keeps stdio's 4 KiB default, which costs about 40 % of the read
- * time on a cached file (../shared/docs/PLATFORM.md). */
+ * time on a cached file (measured on the project's build machines). */
 /* BSD types for pcap.h, clock_gettime and fileno under -std=c11 */
 #define _DEFAULT_SOURCE
 #include "engine_internal.h"

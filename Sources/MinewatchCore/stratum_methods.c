@@ -1,4 +1,4 @@
-/* The registry of mining JSON-RPC methods: one table, sources in ../../shared/docs/PROTOCOLS.md
+/* The registry of mining JSON-RPC methods: one table. Sources: the protocol documents
  * (slush/braiins Stratum docs, BIP310, NiceHash EthereumStratum/1.0.0, EIP-1571, eth-proxy,
  * xmrig Client.cpp, bitcoind getwork/getblocktemplate). */
 #include "core_internal.h"

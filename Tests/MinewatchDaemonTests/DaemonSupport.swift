@@ -6,7 +6,7 @@ enum Paths {
   static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
   static let signatures = repo.appendingPathComponent("signatures").path
-  static let captures = repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+  static let captures = repo.appendingPathComponent("Tests/Fixtures/captures")
   static func capture(_ name: String) -> String { captures.appendingPathComponent(name).path }
 
   static func scratch(_ name: String) -> String {

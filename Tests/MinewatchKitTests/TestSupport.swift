@@ -3,12 +3,12 @@ import Foundation
 import MinewatchKit
 import Testing
 
-/// Paths of the repository, the shared captures beside it, and scratch files.
+/// Paths of the repository, its fixture captures, and scratch files.
 enum Paths {
   static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
   static let signatures = repo.appendingPathComponent("signatures")
-  static let captures = repo.deletingLastPathComponent().appendingPathComponent("shared/captures")
+  static let captures = repo.appendingPathComponent("Tests/Fixtures/captures")
 
   static func capture(_ name: String) -> String { captures.appendingPathComponent(name).path }
 
