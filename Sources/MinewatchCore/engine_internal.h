@@ -57,6 +57,7 @@ typedef struct {
   uint8_t seen_syn;
   uint8_t closed;
   uint8_t evidence;    /* the callback wants this flow's packets */
+  uint8_t carried;     /* a segment with payload was seen: more than a connection attempt */
   uint32_t id;
   uint32_t stream;     /* index + 1 into the stream pool, 0 when none */
   uint32_t bucket;     /* where the flow's tag lives, to free the slot */

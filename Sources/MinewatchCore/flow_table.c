@@ -105,6 +105,7 @@ static void fill_stats(const mw_flow *f, mw_event *ev) {
   ev->packets_from_b = f->packets[!a];
   ev->first_ns = f->first_ns;
   ev->last_ns = f->last_ns;
+  ev->carried = f->carried;
 }
 
 int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw_event *out) {

@@ -35,13 +35,15 @@ public final class DaemonPipeline {
   public private(set) var sessionsEnded = 0
   public private(set) var summaries = 0
 
+  /// What the interval saw of ended sessions; the rates come from the host table.
   struct IntervalTotals {
     var egressBytes: UInt64 = 0
     var hosts: Set<IPAddress> = []
     var pools: Set<String> = []
-    var rates: [String: Double] = [:]
-    var power = PowerEstimate.zero
   }
+
+  /// The host table forgets hosts idle this long (packet time).
+  static let hostRetentionNs: UInt64 = 86_400 * 1_000_000_000
 
   static let tickNs: UInt64 = 1_000_000_000
   static let updateCheckNs: UInt64 = 10_000_000_000
@@ -57,12 +59,13 @@ public final class DaemonPipeline {
     var limits = EngineLimits()
     limits.flowCapacity = config.flowCapacity
     config.site.apply(to: &limits)
-    pipeline = try Pipeline(signatures: signatures, limits: limits)
+    // A sensor runs for months: the hosts of its recent past, a bounded list of their sessions.
+    pipeline = try Pipeline(
+      signatures: signatures, limits: limits, hosts: HostTable(maxHosts: 65_536, maxListed: 16_384))
     pipeline.internalNetworks = config.internalNetworks
     try config.site.apply(to: pipeline)
     pipeline.evidence?.onRecord = { [unowned self] record, _ in self.evidenceWritten(record) }
-    pipeline.tracker.retainFinished = false
-    pipeline.tracker.onSessionEnd = { [unowned self] s in self.sessionEnded(s) }
+    pipeline.onSessionEnd = { [unowned self] m, r in self.sessionEnded(m, r) }
     pipeline.engine.setDeadline(1)  // the first packet starts the clock
   }
 
@@ -148,12 +151,12 @@ public final class DaemonPipeline {
     var j = ScanReport.sessionJSON(r)
     j["host"] = "\(r.clientIP)"
     // A pool inside the site's own networks is a mining proxy serving this host.
-    let builder = pipeline.builder
-    j["pool_internal"] = builder.isInternal(r.poolIP)
+    j["pool_internal"] = pipeline.builder.isInternal(r.poolIP)
     j.merge(unitFields(r.clientIP)) { _, new in new }
-    let (kind, reasons) = builder.kind(of: builder.host(r.clientIP, sessions: [r]))
-    j["kind"] = kind.rawValue
-    j["kind_reasons"] = reasons
+    // The kind is the host's, judged from everything the host table knows of it so far.
+    let host = pipeline.host(r.clientIP)
+    j["kind"] = ScanReport.orNull(host.kind?.rawValue)
+    j["kind_reasons"] = host.kindReasons
     if let e = r.evidenceFile {
       j["evidence_file"] = e.file
       j["evidence_sha256"] = e.sha256
@@ -161,8 +164,7 @@ public final class DaemonPipeline {
     return j
   }
 
-  private func sessionEnded(_ s: MiningSession) {
-    guard let r = pipeline.report(s) else { return }
+  private func sessionEnded(_ s: MiningSession, _ r: ScanReport.Session) {
     if announced[s.flowID] == nil { announce(flow: s.flowID, r) }  // never an end without a start
     guard let a = announced.removeValue(forKey: s.flowID) else { return }
     sessionsEnded += 1
@@ -171,8 +173,6 @@ public final class DaemonPipeline {
       interval.egressBytes += r.egressBytes &- a.egressAtSummary
       interval.hosts.insert(a.host)
       interval.pools.insert(a.pool)
-      if let rate = r.hashrate?.rate { interval.rates[r.algorithm ?? "unknown", default: 0] += rate }
-      if let p = r.power { interval.power = interval.power + p }
       metrics?.egressBits.increment(by: Int64((r.egressBytes &- a.egressInMetrics) * 8))
     }
     alerts.send(
@@ -208,29 +208,25 @@ public final class DaemonPipeline {
     }
   }
 
-  /// A host's open pool sessions together: rates per algorithm (sessions with enough shares),
-  /// their power, and the Mbps they send.
-  private struct HostNow {
-    var rates: [String: Double] = [:]
-    var power = PowerEstimate.zero
-    var mbps = 0.0
-  }
-
-  private func hostsNow() -> [IPAddress: HostNow] {
-    var out: [IPAddress: HostNow] = [:]
-    for (_, r) in openPoolSessions() {
-      let seconds = Double(r.lastNs &- r.firstNs) / 1e9
-      if seconds > 0 { out[r.clientIP, default: HostNow()].mbps += Double(r.egressBytes) * 8 / seconds / 1e6 }
-      guard r.sharesSubmitted >= Self.updateMinShares, let rate = r.hashrate?.rate else { continue }
-      out[r.clientIP, default: HostNow()].rates[r.algorithm ?? "unknown", default: 0] += rate
-      if let p = r.power { out[r.clientIP]!.power = out[r.clientIP]!.power + p }
+  /// Hosts with open pool sessions as the host table sees them now, with the Mbps their open
+  /// sessions send.
+  private func hostsNow() -> [(ScanReport.Host, mbps: Double)] {
+    let now = pipeline.openSessions()
+    return now.byHost.compactMap { ip, open in
+      let pool = open.filter { $0.finding == .stratum || $0.finding == .poolConnection }
+      guard !pool.isEmpty else { return nil }
+      let mbps = pool.reduce(0.0) { sum, r in
+        let seconds = Double(r.lastNs &- r.firstNs) / 1e9
+        return seconds > 0 ? sum + Double(r.egressBytes) * 8 / seconds / 1e6 : sum
+      }
+      return (pipeline.host(ip, open: now), mbps)
     }
-    return out
   }
 
   private func checkHostUpdates(_ now: UInt64) {
-    for (host, current) in hostsNow() where !current.rates.isEmpty {
-      let rates = current.rates
+    for (h, mbps) in hostsNow() where h.shares >= Self.updateMinShares && !h.estimates.isEmpty {
+      let host = h.ip
+      let rates = h.hashrateByAlgorithm
       let before = hostAlerted[host] ?? [:]
       let material = rates.contains { algo, rate in
         guard let old = before[algo], old > 0 else { return true }
@@ -240,16 +236,16 @@ public final class DaemonPipeline {
       hostAlerted[host] = rates
       var json: [String: Any] = ["host": "\(host)", "hashrate_hps_by_algorithm": rates]
       json["previous_hashrate_hps_by_algorithm"] = before
-      json["egress_mbps"] = current.mbps
-      json["power_w"] = current.power.watts
+      json["egress_mbps"] = mbps
+      json["power_w"] = ScanReport.orNull(h.power?.watts)
+      json["mining_seconds"] = h.miningSeconds
       json.merge(unitFields(host)) { _, new in new }
       alerts.send(
         Alert(
           kind: .hostUpdate, severity: .notice, timeNs: now, json: json,
           keys: [
             "host", "hashrate_hps_by_algorithm", "previous_hashrate_hps_by_algorithm", "egress_mbps",
-            "power_w",
-            "unit",
+            "power_w", "mining_seconds", "unit",
           ]))
     }
   }
@@ -263,22 +259,31 @@ public final class DaemonPipeline {
       announced[flow]!.egressAtSummary = r.egressBytes
       totals.hosts.insert(r.clientIP)
       totals.pools.insert("\(r.poolIP)")
-      if let rate = r.hashrate?.rate { totals.rates[r.algorithm ?? "unknown", default: 0] += rate }
-      if let p = r.power { totals.power = totals.power + p }
+    }
+    // Rates and power are the hosts' own (never a sum over a host's sessions); proxies are left
+    // out, as in the scan's totals, since their clients are counted.
+    var rates: [String: Double] = [:]
+    var power = PowerEstimate.zero
+    let open = pipeline.openSessions()
+    for ip in totals.hosts {
+      let h = pipeline.host(ip, open: open)
+      guard h.role == .miner else { continue }
+      rates.merge(h.hashrateByAlgorithm, uniquingKeysWith: +)
+      if let p = h.power { power = power + p }
     }
     updateEgressMetrics()
     let seconds = max(Double(now &- intervalStartNs) / 1e9, 1)
     let mbps = Double(totals.egressBytes) * 8 / seconds / 1e6
     var json: [String: Any] = [
       "interval_s": seconds, "mining_hosts": totals.hosts.count, "pools": totals.pools.count,
-      "egress_bytes": totals.egressBytes, "egress_mbps": mbps, "hashrate_hps_by_algorithm": totals.rates,
+      "egress_bytes": totals.egressBytes, "egress_mbps": mbps, "hashrate_hps_by_algorithm": rates,
       "sessions_active": announced.count, "sessions_started_total": sessionsStarted,
       "sessions_ended_total": sessionsEnded, "lookup_hosts": pipeline.tracker.lookupHosts,
       "alerts_queued": alerts.queued, "alerts_dropped": alerts.dropped, "final": final,
-      "power_kw": totals.power.watts / 1000, "power_kw_low": totals.power.low / 1000,
-      "power_kw_high": totals.power.high / 1000, "energy_kwh_per_day": totals.power.kWhPerDay,
-      "coal_kg_per_day": totals.power.kWhPerDay * config.site.factors.coalKgPerKWh,
-      "co2_kg_per_day": totals.power.kWhPerDay * config.site.factors.co2KgPerKWh,
+      "power_kw": power.watts / 1000, "power_kw_low": power.low / 1000,
+      "power_kw_high": power.high / 1000, "energy_kwh_per_day": power.kWhPerDay,
+      "coal_kg_per_day": power.kWhPerDay * config.site.factors.coalKgPerKWh,
+      "co2_kg_per_day": power.kWhPerDay * config.site.factors.co2KgPerKWh,
     ]
     if let assets = pipeline.assets {
       var units: [String: Int] = [:]
@@ -313,11 +318,11 @@ public final class DaemonPipeline {
     keys += ["anomalies", "final"]
     alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, json: json, keys: keys))
     metrics?.summary(
-      hosts: totals.hosts.count, pools: totals.pools.count, rates: totals.rates, active: announced.count)
+      hosts: totals.hosts.count, pools: totals.pools.count, rates: rates, active: announced.count)
     metrics?.anomalies(anomalies, since: lastAnomalies)
     lastAnomalies = anomalies
     summaries += 1
-    let rateText = totals.rates.sorted { $0.key < $1.key }.map { "\($0.key) \(Units.rate($0.value))" }
+    let rateText = rates.sorted { $0.key < $1.key }.map { "\($0.key) \(Units.rate($0.value))" }
       .joined(separator: ", ")
     onStatus?(
       "\(totals.hosts.count) mining hosts, \(totals.pools.count) pools, \(Units.mbps(mbps)) to pools"
@@ -328,34 +333,32 @@ public final class DaemonPipeline {
     // Update baselines only for hosts still mining: the table follows the open sessions.
     let active = Set(announced.values.map(\.host))
     hostAlerted = hostAlerted.filter { active.contains($0.key) }
+    if now > Self.hostRetentionNs {
+      pipeline.hosts.forget(idleBefore: now - Self.hostRetentionNs, except: Set(open.byHost.keys))
+    }
   }
 
-  /// SIGUSR1: the current per-host table, one alert per host.
-  public func writeHostTable() -> [Alert] {
-    var byHost: [IPAddress: [ScanReport.Session]] = [:]
-    for s in pipeline.tracker.openSessions {
-      if let r = pipeline.report(s) { byHost[r.clientIP, default: []].append(r) }
-    }
+  /// SIGUSR1: the current per-host table, one alert per host with open sessions; at shutdown
+  /// (`all`), every host the table holds: the same figures and verdicts a scan reports.
+  @discardableResult
+  public func writeHostTable(all: Bool = false) -> [Alert] {
+    let open = pipeline.openSessions()
+    let ips = all ? Set(pipeline.hosts.entries.keys).union(open.byHost.keys) : Set(open.byHost.keys)
     var out: [Alert] = []
-    for (host, sessions) in byHost.sorted(by: { $0.key < $1.key }) {
-      var rates: [String: Double] = [:]
-      for r in sessions { if let v = r.hashrate?.rate { rates[r.algorithm ?? "unknown", default: 0] += v } }
-      var json: [String: Any] = [
-        "host": "\(host)", "sessions": sessions.count,
-        "pools": Set(sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
-        "egress_bytes": sessions.reduce(0) { $0 + $1.egressBytes }, "hashrate_hps_by_algorithm": rates,
-        "logins": sessions.compactMap(\.login),
-      ]
-      let builder = pipeline.builder
-      let (kind, reasons) = builder.kind(of: builder.host(host, sessions: sessions))
-      json["kind"] = kind.rawValue
-      json["kind_reasons"] = reasons
-      json.merge(unitFields(host)) { _, new in new }
+    for ip in ips.sorted() {
+      let h = pipeline.host(ip, open: open)
+      var json = ScanReport.hostFiguresJSON(h)
+      json["host"] = "\(ip)"
+      json["pools"] = Set(h.sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted()
+      json["logins"] = Array(Set(h.sessions.compactMap(\.login))).sorted()
+      json["final"] = all
+      json.merge(unitFields(ip)) { _, new in new }
       let a = Alert(
         kind: .hostTable, severity: .info, timeNs: pipeline.engine.nowNs, json: json,
         keys: [
-          "host", "sessions", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "logins", "unit", "kind",
-          "kind_reasons",
+          "host", "role", "sessions_total", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "shares",
+          "mining_seconds", "failed_connections", "power_w", "clients_served", "logins", "unit", "kind",
+          "kind_reasons", "final",
         ])
       alerts.send(a)
       out.append(a)
@@ -367,6 +370,7 @@ public final class DaemonPipeline {
   public func finish() {
     pipeline.engine.flush()
     pipeline.evidence?.finishAll()  // files of sessions the flush did not end are logged too
+    writeHostTable(all: true)
     summary(max(pipeline.engine.nowNs, intervalStartNs), final: true)
   }
 

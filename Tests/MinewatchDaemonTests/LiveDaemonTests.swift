@@ -77,6 +77,13 @@ struct LiveDaemonTests {
     daemon.standardError = stderr
     daemon.standardOutput = FileHandle.nullDevice
     try daemon.run()
+    defer {
+      // Whatever failed above, the daemon this test started does not outlive it.
+      if daemon.isRunning {
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+      }
+    }
     #expect(Self.wait(10) { notify.received.contains { $0.hasPrefix("READY=1") } })
 
     // Privileges dropped once the capture was open, in every thread (a zombie thread, if any,

@@ -16,7 +16,8 @@ import Testing
     let alerts = try replay(["miners/btc_sha256d_cpuminer_eth.pcap"])
     let kinds = alerts.map(\.kind.rawValue)
     #expect(kinds.first == "session_start")
-    #expect(kinds.suffix(2) == ["session_end", "summary"])
+    // At shutdown: the sessions end, the final host table, then the final summary.
+    #expect(kinds.suffix(3) == ["session_end", "host_table", "summary"])
     let summaries = alerts.filter { $0.kind == .summary }
     #expect(summaries.count == 5)  // four whole minutes of 270 s, then the final one
     #expect(summaries.map { $0.json["final"] as? Bool } == [false, false, false, false, true])

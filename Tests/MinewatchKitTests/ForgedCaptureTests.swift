@@ -141,7 +141,12 @@ import Testing
     let proxy = try #require(r.hosts.first { $0.role == .proxy })
     #expect("\(proxy.ip)" == "10.20.0.2")
     #expect(proxy.clientsServed.map { "\($0)" } == ["10.20.0.11", "10.20.0.12"])
-    #expect(r.miningHosts.count == 3)  // the two rigs and the proxy's own upstream session
+    // The two rigs mine; the proxy's upstream session carries their work merged, so it is listed
+    // under the proxy but not added to the totals a second time.
+    #expect(r.miningHosts.map { "\($0.ip)" } == ["10.20.0.11", "10.20.0.12"])
+    #expect(proxy.sessions.map { "\($0.poolIP)" } == ["198.51.100.20"] && proxy.hashrate != nil)
+    let rigs = r.miningHosts.compactMap(\.hashrate).reduce(0, +)
+    #expect(abs((r.hashrateByAlgorithm.values.first ?? 0) - rigs) < 1e-9 * rigs)
   }
 
   @Test func echoServiceIsNotMining() throws {

@@ -132,6 +132,8 @@ typedef enum {
   MW_EV_POOL_FLOW,       /* a new flow to or from a remembered pool address; data: the name
                             DNS gave it for, when still known (empty for listed addresses) */
   MW_EV_HTTP_HOST,       /* an HTTP Host header that matched the name table */
+  MW_EV_FLOW_DATA,       /* the first payload of a flow the callback keeps: from then on it is
+                            more than a connection attempt (once per flow) */
 } mw_event_kind;
 
 typedef struct {
@@ -150,6 +152,7 @@ typedef struct {
   uint64_t bytes_from_a, bytes_from_b;
   uint64_t packets_from_a, packets_from_b;
   uint64_t first_ns, last_ns;
+  uint8_t carried;       /* the flow carried payload (0: a connection attempt, refused or unanswered) */
 } mw_event;
 
 /* Returns 1 to keep watching the flow (its lines keep coming and a FLOW_END is sent), 0 to

@@ -2,11 +2,16 @@ import Foundation
 import MinewatchCore
 
 /// The detection pipeline both `scan` and the daemon drive: the C engine, the name table it
-/// matches against, and the session tracker its events feed. One thread drives it.
+/// matches against, the session tracker its events feed, and the host table ended sessions go
+/// to. One thread drives it.
 public final class Pipeline {
   public private(set) var signatures: Signatures
   public private(set) var names: NameTable
   public let tracker: SessionTracker
+  /// Every host's state; scan report and daemon alerts read hosts from it (`host(_:)`).
+  public let hosts: HostTable
+  /// Told of each session as it ends, after the host table took it in (the daemon's alerts).
+  public var onSessionEnd: ((MiningSession, ScanReport.Session) -> Void)?
   public let engine: CoreEngine
   public let limits: EngineLimits
   /// The site's own networks (proxy detection).
@@ -18,15 +23,56 @@ public final class Pipeline {
     didSet { engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts) }
   }
 
-  public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
+  public init(signatures: Signatures, limits: EngineLimits = EngineLimits(), hosts: HostTable = HostTable())
+    throws
+  {
     self.signatures = signatures
     self.limits = limits
+    self.hosts = hosts
     names = try signatures.nameTable()
     tracker = SessionTracker(signatures: signatures, names: names)
     engine = try CoreEngine(config: limits, names: names, sink: tracker)
     engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts)
     tracker.activityLookup = { [unowned engine] in engine.hostActivity($0) }
+    tracker.onSessionEnd = { [unowned self] m in
+      guard let r = self.report(m) else { return }
+      self.hosts.sessionEnded(r)
+      if let proxy = self.proxy(serving: r) { self.hosts.serves(proxy: proxy, client: r.clientIP, at: r.lastNs) }
+      self.onSessionEnd?(m, r)
+    }
+    tracker.onAttempt = { [unowned self] m in
+      guard let client = m.client, let server = m.server else { return }
+      self.hosts.connectionFailed(host: client.ip, pool: server, at: m.stats?.firstNs ?? m.firstNs)
+    }
     addListedAddresses()
+  }
+
+  /// A site-internal address serving stratum to another internal host is a mining proxy.
+  private func proxy(serving r: ScanReport.Session) -> IPAddress? {
+    r.finding == .stratum && builder.isInternal(r.poolIP) && builder.isInternal(r.clientIP) ? r.poolIP : nil
+  }
+
+  /// The sessions still open, as reported now: by host, and the internal clients each proxy
+  /// serves through them.
+  public struct OpenSessions {
+    public var byHost: [IPAddress: [ScanReport.Session]] = [:]
+    public var served: [IPAddress: Set<IPAddress>] = [:]
+  }
+
+  public func openSessions() -> OpenSessions {
+    var out = OpenSessions()
+    for m in tracker.openSessions {
+      guard let r = report(m) else { continue }
+      out.byHost[r.clientIP, default: []].append(r)
+      if let p = proxy(serving: r) { out.served[p, default: []].insert(r.clientIP) }
+    }
+    return out
+  }
+
+  /// A host as known now: the host table's state with what is still open added.
+  public func host(_ ip: IPAddress, open: OpenSessions? = nil) -> ScanReport.Host {
+    let now = open ?? openSessions()
+    return builder.host(ip, open: now.byHost[ip] ?? [], servedNow: now.served[ip] ?? [])
   }
 
   private func addListedAddresses() {
@@ -71,7 +117,7 @@ public final class Pipeline {
 
   public var builder: ReportBuilder {
     ReportBuilder(
-      tracker: tracker, names: names, internalNetworks: internalNetworks, assets: assets, rules: kindRules,
+      tracker: tracker, hosts: hosts, names: names, internalNetworks: internalNetworks, assets: assets, rules: kindRules,
       activity: { [unowned engine] in engine.hostActivity($0) })
   }
 
@@ -106,6 +152,7 @@ public final class Pipeline {
   public var anomalies: [String: UInt64] {
     var all = engine.anomalies
     for (k, v) in tracker.counts { all[k, default: 0] += v }
+    for (k, v) in hosts.counts { all[k, default: 0] += v }
     for (k, v) in evidence?.counts ?? [:] { all[k, default: 0] += v }
     return all
   }

@@ -8,23 +8,23 @@ protocol SessionObserver: AnyObject {
 }
 
 /// Turns the C core's events into sessions: one per mining flow, one per flow to a pool's name
-/// or address, plus the hosts' lookups of pool names. (Pool addresses from DNS answers live in
-/// the C core.) Bounded: at most `maxSessions` open at once, lookups capped; what does not fit
-/// is counted.
+/// or address that carries payload, plus the hosts' lookups of pool names. (Pool addresses from
+/// DNS answers live in the C core.) Ended sessions and failed attempts go to the pipeline, which
+/// keeps them per host. Bounded: at most `maxSessions` open at once, lookups capped; what does
+/// not fit is counted.
 public final class SessionTracker: CoreEventSink {
   /// The signatures in force; replaced on a reload together with the engine's name table, so
   /// the C core's name values always index these.
   public internal(set) var signatures: Signatures
   private(set) var names: NameTable?
   let maxSessions: Int
-  /// Ended sessions a scan keeps for its report.
-  let maxFinished = 262_144
   private(set) var open: [UInt32: MiningSession] = [:]
-  private(set) var finished: [MiningSession] = []
-  /// Keep ended sessions for a final report (scan); the daemon reports them and lets go.
-  public var retainFinished = true
+  /// Called once when a session becomes worth reporting.
+  var onSessionReportable: ((MiningSession) -> Void)?
   /// Called when a reportable session's flow ends.
-  public var onSessionEnd: ((MiningSession) -> Void)?
+  var onSessionEnd: ((MiningSession) -> Void)?
+  /// Called when a connection to a pool ends without having carried payload.
+  var onAttempt: ((MiningSession) -> Void)?
   public private(set) var counts: [String: UInt64] = [:]
   /// The C core's memory of a host's logins and probes, read when a session begins.
   var activityLookup: ((IPAddress) -> HostActivity?)?
@@ -47,7 +47,6 @@ public final class SessionTracker: CoreEventSink {
     case sessionTableFull = "session_table_full"
     case lookupTableFull = "lookup_table_full"
     case pendingSharesEvicted = "pending_shares_evicted"
-    case reportSessionLimit = "report_session_limit"
   }
 
   private func count(_ a: Anomaly, by n: UInt64 = 1) { counts[a.rawValue, default: 0] += n }
@@ -75,6 +74,7 @@ public final class SessionTracker: CoreEventSink {
     if let flow = event.flowID, let s = open[flow], !s.announced, s.reportable {
       s.announced = true
       observer?.sessionBecameReportable(s)
+      onSessionReportable?(s)
     }
     return keep
   }
@@ -90,18 +90,21 @@ public final class SessionTracker: CoreEventSink {
       s.stats = stats
       s.firstNs = min(s.firstNs, stats.firstNs)
       s.lastNs = max(s.lastNs, stats.lastNs)
+      if stats.carriedPayload { s.carriedPayload = true }
       if s.pendingEvicted > 0 { count(.pendingSharesEvicted, by: UInt64(s.pendingEvicted)) }
       observer?.sessionEnded(s)
       s.sample(at: stats.lastNs, stats: stats)
       if s.reportable {
-        if retainFinished {
-          // A scan keeps what it reports; a capture made of a million fake sessions must not
-          // take the machine with it.
-          if finished.count < maxFinished { finished.append(s) } else { count(.reportSessionLimit) }
-        }
         onSessionEnd?(s)
+      } else if s.isAttempt {
+        onAttempt?(s)
       }
       return false
+    case .flowData(let flow, let at):
+      guard let s = open[flow] else { return false }
+      s.carriedPayload = true
+      s.lastNs = max(s.lastNs, at)
+      return true
     case .dnsQuery(let at, let host, let name, let value):
       guard let d = domain(value), d.kind != .website else { return false }
       recordLookup(host: host, name: name, domain: d, at: at)
@@ -163,7 +166,7 @@ public final class SessionTracker: CoreEventSink {
   private var lookupEntries = 0
   /// At most this many (host, name) pairs, at most 8 names per host: spoofed queries from
   /// many sources cost a bounded table, and what does not fit is counted.
-  let maxLookupEntries = 65536
+  var maxLookupEntries = 65536
   let maxLookupsPerHost = 8
 
   private func recordLookup(host: IPAddress, name: String, domain: Signatures.Domain, at: UInt64) {
@@ -171,9 +174,10 @@ public final class SessionTracker: CoreEventSink {
       l.queries += 1
       l.lastNs = max(l.lastNs, at)
       lookups[host]![name] = l
-    } else if lookups[host, default: [:]].count < maxLookupsPerHost {
+    } else if lookupEntries < maxLookupEntries && (lookups[host]?.count ?? 0) < maxLookupsPerHost {
       lookups[host, default: [:]][name] = Lookup(
         name: name, domain: domain, firstNs: at, lastNs: at, queries: 1)
+      lookupEntries += 1
     } else {
       count(.lookupTableFull)
     }
@@ -182,11 +186,10 @@ public final class SessionTracker: CoreEventSink {
   /// Hosts that looked pool names up since the last forgetReported().
   public var lookupHosts: Int { lookups.count }
 
-  /// Forgets lookups and ended sessions already reported (the daemon, after each summary).
+  /// Forgets lookups already reported (the daemon, after each summary).
   public func forgetReported() {
     lookups.removeAll(keepingCapacity: true)
     lookupEntries = 0
-    finished.removeAll(keepingCapacity: true)
   }
 
   /// Ends everything still open (the end of a capture): the engine's flush sends FLOW_END for
@@ -194,12 +197,10 @@ public final class SessionTracker: CoreEventSink {
   func closeAll() {
     for (_, s) in open.sorted(by: { $0.key < $1.key }) where s.reportable {
       observer?.sessionEnded(s)
-      finished.append(s)
+      onSessionEnd?(s)
     }
     open.removeAll()
   }
-
-  var sessions: [MiningSession] { finished }
   /// Sessions still open that would be reported.
   public var openSessions: [MiningSession] {
     open.values.filter(\.reportable).sorted { $0.flowID < $1.flowID }

@@ -87,13 +87,14 @@ extension ScanReport {
           name: name, kind: e?.kind, contact: e?.contact, hosts: [], coins: [], pools: [], egressBytes: 0,
           hashrateByAlgorithm: [:], power: .zero)
       u.hosts.append(h.ip)
-      for s in h.sessions where s.finding == .stratum || s.finding == .poolConnection {
+      for s in h.sessions where s.isPoolSession {
         if let c = s.coin { u.coins.insert(c) }
         u.pools.insert("\(s.poolIP)")
-        u.egressBytes += s.egressBytes
-        if let r = s.hashrate?.rate { u.hashrateByAlgorithm[s.algorithm ?? "unknown", default: 0] += r }
-        if let p = s.power { u.power = u.power + p }
       }
+      // The host's own figures: a reconnecting miner counts once.
+      u.egressBytes += h.egressBytes
+      u.hashrateByAlgorithm.merge(h.hashrateByAlgorithm, uniquingKeysWith: +)
+      if let p = h.power { u.power = u.power + p }
       out[name] = u
     }
     return out.values.sorted { $0.name < $1.name }

@@ -14,7 +14,7 @@ extension ScanReport {
       tm.tm_min, tm.tm_sec, Int(ns % 1_000_000_000 / 1_000_000))
   }
 
-  static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
+  public static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
 
   /// One session in the report's JSON form (the daemon's alerts use it too).
   public static func sessionJSON(_ s: Session) -> [String: Any] {
@@ -63,27 +63,44 @@ extension ScanReport {
     return json
   }
 
-  private func hostFields(_ h: Host) -> [String: Any] {
+  /// A host's figures and verdicts: the scan report's host and the daemon's host_table alert.
+  public static func hostFiguresJSON(_ h: Host) -> [String: Any] {
     [
       "ip": "\(h.ip)", "role": h.role.rawValue, "egress_bytes": h.egressBytes,
       "ingress_bytes": h.ingressBytes, "egress_mbps": Self.orNull(h.egressMbps),
-      "hashrate_hps": Self.orNull(h.hashrate),
-      "hashrate_hps_by_algorithm": h.hashrateByAlgorithm, "sessions": h.sessions.map(Self.sessionJSON),
-      "clients_served": h.clientsServed.map { "\($0)" },
+      "hashrate_hps": Self.orNull(h.hashrate), "hashrate_hps_by_algorithm": h.hashrateByAlgorithm,
+      "estimates": h.estimates.sorted { $0.key < $1.key }.map { algorithm, e -> [String: Any] in
+        ["algorithm": algorithm, "hashrate_hps": e.rate, "hashrate_low_hps": e.low, "hashrate_high_hps": e.high]
+      },
+      "shares": h.shares, "power_w": Self.orNull(h.power?.watts), "power_w_low": Self.orNull(h.power?.low),
+      "power_w_high": Self.orNull(h.power?.high), "mining_seconds": h.miningSeconds,
+      "failed_connections": h.failedConnections.map { f -> [String: Any] in
+        [
+          "count": f.count, "first_seen": Self.iso8601(f.firstNs), "last_seen": Self.iso8601(f.lastNs),
+          "pools": f.pools,
+        ]
+      } ?? NSNull(),
+      "sessions_total": h.sessionsTotal, "clients_served": h.clientsServed.map { "\($0)" },
       "confidence": h.confidence.rawValue, "findings": h.findings.map(\.rawValue),
       "miners": h.minerIdentities.count, "miner_identities": h.minerIdentities,
       "kind": Self.orNull(h.kind?.rawValue), "kind_reasons": h.kindReasons,
-      "timeline": h.timeline.map { p -> [String: Any] in
-        ["t": Self.iso8601(p.ns), "egress_mbps": p.egressMbps, "hashrate_hps": Self.orNull(p.hashrate)]
-      },
-      "lookups": h.lookups.map { l -> [String: Any] in
-        [
-          "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,
-          "first_seen": Self.iso8601(l.firstNs), "last_seen": Self.iso8601(l.lastNs),
-          "queries": l.queries,
-        ]
-      },
     ]
+  }
+
+  private func hostFields(_ h: Host) -> [String: Any] {
+    var json = Self.hostFiguresJSON(h)
+    json["sessions"] = h.sessions.map(Self.sessionJSON)
+    json["timeline"] = h.timeline.map { p -> [String: Any] in
+      ["t": Self.iso8601(p.ns), "egress_mbps": p.egressMbps, "hashrate_hps": Self.orNull(p.hashrate)]
+    }
+    json["lookups"] = h.lookups.map { l -> [String: Any] in
+      [
+        "name": l.name, "pool_name": Self.orNull(l.poolName), "class": l.kind, "coins": l.coins,
+        "first_seen": Self.iso8601(l.firstNs), "last_seen": Self.iso8601(l.lastNs),
+        "queries": l.queries,
+      ]
+    }
+    return json
   }
 
   var captureJSON: [String: Any] {

@@ -6,6 +6,8 @@ public enum CoreEvent {
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
     bytes: [UInt8], truncated: Bool)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
+  /// The first payload of a kept flow: more than a connection attempt.
+  case flowData(flow: UInt32, at: UInt64)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
   case tlsServerName(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
@@ -24,7 +26,8 @@ extension CoreEvent {
   var flowID: UInt32? {
     switch self {
     case .line(let flow, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
-      .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _):
+      .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _),
+      .flowData(let flow, _):
       return flow
     case .flowEnd, .dnsQuery: return nil
     }
@@ -48,6 +51,8 @@ public struct FlowStats: Sendable {
   public var bytesFromA: UInt64, bytesFromB: UInt64
   public var packetsFromA: UInt64, packetsFromB: UInt64
   public var firstNs: UInt64, lastNs: UInt64
+  /// Payload crossed the flow in some direction: more than a connection attempt.
+  public var carriedPayload: Bool
 }
 
 /// Receives events as the engine produces them; returns true to keep watching a flow.
@@ -109,7 +114,8 @@ public final class CoreEngine {
     guard mw_engine_flow_stats(raw, slot, flow, &ev) == 0 else { return nil }
     return FlowStats(
       bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
-      packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns)
+      packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns,
+      carriedPayload: ev.carried != 0)
   }
 
   public func advanceTime(to ns: UInt64) { mw_engine_advance_time(raw, ns) }
@@ -168,7 +174,8 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       flow: ev.flow_id, a: Endpoint(ev.a), b: Endpoint(ev.b),
       stats: FlowStats(
         bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
-        packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns))
+        packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns,
+      carriedPayload: ev.carried != 0))
   case MW_EV_DNS_QUERY:
     event = .dnsQuery(
       at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: signature(ev.name_value))
@@ -188,6 +195,8 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       fromA: ev.from_a != 0,
       name: text(), signature: signature(ev.name_value))
+  case MW_EV_FLOW_DATA:
+    event = .flowData(flow: ev.flow_id, at: ev.ts_ns)
   default:
     return 0
   }

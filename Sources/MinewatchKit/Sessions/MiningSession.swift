@@ -101,8 +101,14 @@ public final class MiningSession {
   var client: Endpoint? { clientIsA.map { $0 ? a : b } }
   var server: Endpoint? { clientIsA.map { $0 ? b : a } }
   var confirmed: Bool { clientIsA != nil && !roleConflict }
-  /// Worth a report: the protocol with consistent roles, or a pool's name or address.
-  var reportable: Bool { confirmed && (variant != nil || nameDomain != nil) }
+  /// Payload crossed the flow: a connection to a pool's address that never carries any is an
+  /// attempt (refused, unanswered), counted per host, not a session.
+  var carriedPayload = false
+  /// Worth a report: the protocol with consistent roles, or a pool's name or address on a flow
+  /// that carried payload.
+  var reportable: Bool { confirmed && (variant != nil || (nameDomain != nil && carriedPayload)) }
+  /// A connection to a pool that ended without payload.
+  var isAttempt: Bool { confirmed && variant == nil && nameDomain != nil && !carriedPayload }
 
   /// Names the miner side from outside the protocol (a TLS hello, a pool address); what the
   /// protocol itself said wins.
@@ -138,6 +144,7 @@ public final class MiningSession {
   /// Applies one line. `methodID` is the C matcher's verdict (0: not a mining method).
   func apply(line: [UInt8], methodID: UInt16, fromA: Bool, at: UInt64) {
     lastNs = max(lastNs, at)
+    carriedPayload = true
     let info = mw_method_info_at(methodID)?.pointee
     if let info { noteRole(info.role, fromA: fromA) }
     let fromClient = clientIsA.map { $0 == fromA }

@@ -97,31 +97,47 @@ public struct ScanReport: Sendable {
     public var precedingLogin: PrecedingLogin?
     /// The finding's packets as written to the evidence directory.
     public var evidenceFile: EvidenceRecord?
-    /// Bytes and shares over time, and what one share is worth in hashes.
+    /// Bytes and shares over time.
     var samples = TimelineSamples()
+    /// The hashes behind the submitted shares, when the estimate is known.
+    public var hashes: Double?
+    /// What one share is worth in hashes.
     var hashesPerShare: Double?
   }
 
   /// miner: mines through a pool (protocol or pool connection seen); proxy: serves stratum
-  /// to other internal hosts; browser-miner: only in-browser mining services; lookup: only
-  /// looked pool names up.
+  /// to other internal hosts; browser-miner: only in-browser mining services; attempt: only
+  /// tried to connect to pools (no payload ever crossed); lookup: only looked pool names up.
   public enum Role: String, Sendable {
     case miner, proxy
     case browserMiner = "browser-miner"
+    case attempt
     case lookup
   }
 
   public struct Host: Sendable {
     public var ip: IPAddress
     public var role: Role
+    /// Its sessions, oldest first (all of them unless the report's limit was reached).
     public var sessions: [Session]
+    /// Sessions seen in all, listed or not.
+    public var sessionsTotal: Int
     public var egressBytes: UInt64
     public var ingressBytes: UInt64
     public var egressMbps: Double?
-    /// The host's rate when all its sessions share one algorithm, else nil.
-    public var hashrate: Double?
-    public var hashrateByAlgorithm: [String: Double]
+    /// Per algorithm: hashes of all its sessions over the time they covered together.
+    public var estimates: [String: HashrateEstimate]
+    /// Power for those rates (signatures/energy.txt), nil when no rate or efficiency is known.
+    public var power: PowerEstimate?
+    /// Time covered by its pool sessions together (overlaps once, gaps not at all).
+    public var miningSeconds: Double
+    /// Shares behind the estimates.
+    public var shares: Int
+    public var failedConnections: HostTable.FailedConnections?
     public var clientsServed: [IPAddress]
+    public var hashrateByAlgorithm: [String: Double] { estimates.mapValues(\.rate) }
+    /// The host's rate when all its sessions share one algorithm, else nil.
+    public var hashrate: Double? { estimates.count == 1 ? estimates.values.first?.rate : nil }
     /// Distinct miners seen behind this address: by worker or login, and agent. More than one
     /// means several machines share it (NAT) or one runs several rigs.
     public var minerIdentities: [String] {
@@ -154,18 +170,16 @@ public struct ScanReport: Sendable {
   /// report groups by unit.
   public var assets: AssetMap?
 
-  /// The pool sessions' power together.
+  /// The mining hosts' power together (proxies left out: their clients are counted).
   public var power: PowerEstimate {
-    poolSessions.compactMap(\.power).reduce(PowerEstimate.zero, +)
+    miningHosts.compactMap(\.power).reduce(PowerEstimate.zero, +)
   }
 
   public var miningHosts: [Host] { hosts.filter { $0.role == .miner } }
   /// Sessions with a pool (the protocol read, or a connection to a pool's name or address).
-  var poolSessions: [Session] {
-    miningHosts.flatMap { $0.sessions.filter { $0.finding == .stratum || $0.finding == .poolConnection } }
-  }
+  var poolSessions: [Session] { miningHosts.flatMap { $0.sessions.filter(\.isPoolSession) } }
   public var pools: Set<String> { Set(poolSessions.map { "\($0.poolIP)" }) }
-  public var egressBytesToPools: UInt64 { poolSessions.reduce(0) { $0 + $1.egressBytes } }
+  public var egressBytesToPools: UInt64 { miningHosts.reduce(0) { $0 + $1.egressBytes } }
   public var egressMbps: Double? { mbps(egressBytesToPools) }
 
   func mbps(_ bytes: UInt64) -> Double? {
@@ -173,13 +187,10 @@ public struct ScanReport: Sendable {
     return d > 0 ? Double(bytes) * 8 / d / 1e6 : nil
   }
 
+  /// The mining hosts' rates added up per algorithm (proxies left out: their clients are counted).
   public var hashrateByAlgorithm: [String: Double] {
     var out: [String: Double] = [:]
-    for h in miningHosts {
-      for s in h.sessions {
-        if let r = s.hashrate?.rate { out[s.algorithm ?? "unknown", default: 0] += r }
-      }
-    }
+    for h in miningHosts { out.merge(h.hashrateByAlgorithm, uniquingKeysWith: +) }
     return out
   }
 

@@ -1,8 +1,10 @@
 import Foundation
 
-/// Resolves each session's pool, algorithm, coin and hashrate, and groups sessions by host.
+/// Resolves each session's pool, algorithm, coin and hashrate, and reads hosts out of the host
+/// table.
 public struct ReportBuilder {
   let tracker: SessionTracker
+  let hosts: HostTable
   let names: NameTable?
   /// The site's own networks: an address inside them serving stratum to another is a proxy.
   let internalNetworks: [CIDR]
@@ -11,25 +13,17 @@ public struct ReportBuilder {
   let activity: (IPAddress) -> HostActivity?
 
   public init(
-    tracker: SessionTracker, names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges,
+    tracker: SessionTracker, hosts: HostTable = HostTable(), names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges,
     assets: AssetMap? = nil, rules: KindRules = KindRules(),
     activity: @escaping (IPAddress) -> HostActivity? = { _ in nil }
   ) {
     self.tracker = tracker
+    self.hosts = hosts
     self.names = names
     self.internalNetworks = internalNetworks
     self.assets = assets
     self.rules = rules
     self.activity = activity
-  }
-
-  /// A host made of the given sessions, for judging it outside a full report (the daemon).
-  public func host(_ ip: IPAddress, sessions: [ScanReport.Session]) -> ScanReport.Host {
-    let pool = sessions.contains { $0.finding == .stratum || $0.finding == .poolConnection }
-    return ScanReport.Host(
-      ip: ip, role: pool ? .miner : sessions.isEmpty ? .lookup : .browserMiner, sessions: sessions,
-      egressBytes: 0, ingressBytes: 0, egressMbps: nil, hashrate: nil, hashrateByAlgorithm: [:],
-      clientsServed: [], confidence: .low, findings: [], lookups: [])
   }
 
   /// A host's kind of mining and the reasons, as of now.
@@ -42,51 +36,64 @@ public struct ReportBuilder {
 
   private var signatures: Signatures { tracker.signatures }
 
+  /// A host as known now: what the host table holds of it, with the sessions still open added.
+  /// The one definition of a host's figures, role and kind, for the scan report and the daemon
+  /// alike. Rates per algorithm are the hashes of all its sessions over the union of their
+  /// spans: concurrent rigs behind one address add up, a reconnect does not.
+  public func host(
+    _ ip: IPAddress, open: [ScanReport.Session] = [], lookups: [ScanReport.Lookup] = [],
+    servedNow: Set<IPAddress> = [], mbps: (UInt64) -> Double? = { _ in nil }
+  ) -> ScanReport.Host {
+    let entry = hosts.entries[ip] ?? HostTable.Entry()
+    var work = entry.work
+    var mining = entry.mining
+    var egress = entry.egressBytes
+    var ingress = entry.ingressBytes
+    for s in open {
+      work[s.algorithm ?? "unknown", default: HostTable.Work()].add(s)
+      if s.isPoolSession {
+        mining.insert(s.firstNs, s.lastNs)
+        egress += s.egressBytes
+        ingress += s.ingressBytes
+      }
+    }
+    var estimates: [String: HashrateEstimate] = [:]
+    var power: PowerEstimate?
+    for (algorithm, w) in work {
+      guard let e = HashrateEstimate.from(hashes: w.hashes, shares: w.shares, seconds: w.spans.seconds)
+      else { continue }
+      estimates[algorithm] = e
+      if let eff = signatures.energy[algorithm] { power = (power ?? .zero) + PowerEstimate.from(e, eff) }
+    }
+    let sessions = (entry.sessions + open).sorted { $0.firstNs < $1.firstNs }
+    let served = entry.served.union(servedNow)
+    var findings = Set(sessions.map(\.finding))
+    if !lookups.isEmpty { findings.insert(.poolLookup) }
+    let role: ScanReport.Role =
+      !served.isEmpty
+      ? .proxy
+      : sessions.contains(where: \.isPoolSession)
+        ? .miner : !sessions.isEmpty ? .browserMiner : entry.failed != nil ? .attempt : .lookup
+    var h = ScanReport.Host(
+      ip: ip, role: role, sessions: sessions, sessionsTotal: entry.sessionsEnded + open.count,
+      egressBytes: egress, ingressBytes: ingress, egressMbps: mbps(egress), estimates: estimates,
+      power: power, miningSeconds: mining.seconds, shares: work.values.reduce(0) { $0 + $1.shares },
+      failedConnections: entry.failed,
+      clientsServed: served.sorted(),
+      confidence: role == .proxy ? .high : sessions.map(\.confidence).min() ?? .low,
+      findings: findings.sorted(), lookups: lookups)
+    if role != .lookup && role != .attempt {
+      (h.kind, h.kindReasons) = kind(of: h, servesOthers: served.count)
+    }
+    return h
+  }
+
+  /// Every host of the table and every host that looked a pool name up, as of the end.
   func build(capture: ScanReport.Capture, anomalies: [String: UInt64]) -> ScanReport {
-    var sessions = tracker.sessions.compactMap { session($0) }
-    sessions.sort { ($0.clientIP, $0.firstNs) < ($1.clientIP, $1.firstNs) }
     var report = ScanReport(capture: capture, hosts: [], anomalies: anomalies)
-    var byHost: [IPAddress: [ScanReport.Session]] = [:]
-    var served: [IPAddress: Set<IPAddress>] = [:]
-    for s in sessions {
-      byHost[s.clientIP, default: []].append(s)
-      // A site-internal address serving stratum to another internal host is a mining proxy.
-      if s.finding == .stratum && isInternal(s.poolIP) && isInternal(s.clientIP) {
-        served[s.poolIP, default: []].insert(s.clientIP)
-      }
-    }
     let lookups = lookupsByHost()
-    for ip in Set(byHost.keys).union(lookups.keys) {
-      let list = byHost[ip] ?? []
-      let egress = list.reduce(0) { $0 + $1.egressBytes }
-      var byAlgorithm: [String: Double] = [:]
-      for s in list {
-        // CryptoNote shares count hashes whatever the algorithm, so a rate can be known
-        // while the algorithm is not.
-        if let r = s.hashrate?.rate { byAlgorithm[s.algorithm ?? "unknown", default: 0] += r }
-      }
-      let hostLookups = lookups[ip] ?? []
-      var findings = Set(list.map(\.finding))
-      if !hostLookups.isEmpty { findings.insert(.poolLookup) }
-      let role: ScanReport.Role =
-        list.contains { $0.finding == .stratum || $0.finding == .poolConnection }
-        ? .miner : list.isEmpty ? .lookup : .browserMiner
-      // Hashes of different algorithms do not add up: one figure only when there is one.
-      report.hosts.append(
-        ScanReport.Host(
-          ip: ip, role: role, sessions: list, egressBytes: egress,
-          ingressBytes: list.reduce(0) { $0 + $1.ingressBytes }, egressMbps: report.mbps(egress),
-          hashrate: byAlgorithm.count == 1 ? byAlgorithm.values.first : nil,
-          hashrateByAlgorithm: byAlgorithm, clientsServed: [],
-          confidence: list.map(\.confidence).min() ?? .low, findings: findings.sorted(),
-          lookups: hostLookups))
-    }
-    for (ip, clients) in served {
-      report.hosts.append(
-        ScanReport.Host(
-          ip: ip, role: .proxy, sessions: [], egressBytes: 0, ingressBytes: 0, egressMbps: nil,
-          hashrate: nil, hashrateByAlgorithm: [:], clientsServed: clients.sorted(),
-          confidence: .high, findings: [.stratum], lookups: []))
+    for ip in Set(hosts.entries.keys).union(lookups.keys) {
+      report.hosts.append(host(ip, lookups: lookups[ip] ?? [], mbps: report.mbps))
     }
     let grid = ScanReport.timelineGrid(
       startNs: capture.startNs, endNs: capture.endNs,
@@ -95,11 +102,6 @@ public struct ReportBuilder {
       report.hosts[i].timeline = ScanReport.timeline(
         sessions: report.hosts[i].sessions.map { ($0.samples, $0.hashesPerShare, $0.algorithm) }, grid: grid,
         startNs: capture.startNs)
-    }
-    for i in report.hosts.indices where report.hosts[i].role != .lookup {
-      let h = report.hosts[i]
-      let served = h.role == .proxy ? h.clientsServed.count : (served[h.ip]?.count ?? 0)
-      (report.hosts[i].kind, report.hosts[i].kindReasons) = kind(of: h, servesOthers: served)
     }
     report.hosts.sort { ($0.role.rawValue, $0.ip) < ($1.role.rawValue, $1.ip) }
     return report
@@ -251,6 +253,7 @@ public struct ReportBuilder {
       ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,
       firstNs: first, lastNs: last, evidence: evidence.sorted(), precedingLogin: precedingLogin,
       evidenceFile: m.evidenceRecord, samples: m.samples,
+      hashes: estimate != nil ? hashes : nil,
       hashesPerShare: estimate != nil ? hashes.map { $0 / Double(m.submitted) } : nil)
   }
 }
