@@ -73,6 +73,14 @@ public final class Conversation {
 
   public func advance(seconds: Double) { timeNs += UInt64(seconds * 1e9) }
 
+  /// A connection the server refuses: SYN, then RST (a miner retrying a dead pool leaves a
+  /// trail of these).
+  public static func refused(writer: PcapWriter, client: Peer, server: Peer, atNs: UInt64) {
+    let c = Conversation(writer: writer, client: client, server: server, startNs: atNs, handshake: false)
+    c.emit(fromClient: true, flags: PacketBuilder.syn, payload: [], seq: c.clientSeq &- 1)
+    c.emit(fromClient: false, flags: PacketBuilder.rst | PacketBuilder.ack, payload: [], seq: 0)
+  }
+
   public func close() {
     emit(fromClient: true, flags: PacketBuilder.fin | PacketBuilder.ack, payload: [], seq: clientSeq)
     emit(fromClient: false, flags: PacketBuilder.fin | PacketBuilder.ack, payload: [], seq: serverSeq)

@@ -22,6 +22,8 @@ public struct DaemonConfig: Sendable, Equatable {
   public var internalNetworks: [CIDR] = CIDR.privateRanges
   public var signatures: String?
   public var summaryIntervalSeconds = 300
+  /// The host table forgets a host idle this long (packet time) with nothing open.
+  public var hostRetentionSeconds = 86_400
   public var syslog: SyslogTarget = .unix(path: "/dev/log")
   public var syslogFormat: SyslogFormat = .rfc5424
   public var syslogFacility = 16  // local0
@@ -108,6 +110,11 @@ public struct DaemonConfig: Sendable, Equatable {
         throw MinewatchError.usage("\(key): '\(value)' is not a duration from 10s to 24h (e.g. 300, 5m, 1h)")
       }
       summaryIntervalSeconds = s
+    case "host_retention":
+      guard let s = SiteSettings.seconds(value), (60...31_536_000).contains(s) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not a duration from 1m to 365d (e.g. 86400, 24h, 30d)")
+      }
+      hostRetentionSeconds = s
     case "syslog": syslog = try Self.syslogTarget(value)
     case "syslog_format":
       guard let f = SyslogFormat(rawValue: value.lowercased()) else {

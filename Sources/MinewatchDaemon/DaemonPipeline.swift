@@ -42,8 +42,6 @@ public final class DaemonPipeline {
     var pools: Set<String> = []
   }
 
-  /// The host table forgets hosts idle this long (packet time).
-  static let hostRetentionNs: UInt64 = 86_400 * 1_000_000_000
 
   static let tickNs: UInt64 = 1_000_000_000
   static let updateCheckNs: UInt64 = 10_000_000_000
@@ -333,8 +331,9 @@ public final class DaemonPipeline {
     // Update baselines only for hosts still mining: the table follows the open sessions.
     let active = Set(announced.values.map(\.host))
     hostAlerted = hostAlerted.filter { active.contains($0.key) }
-    if now > Self.hostRetentionNs {
-      pipeline.hosts.forget(idleBefore: now - Self.hostRetentionNs, except: Set(open.byHost.keys))
+    let retention = UInt64(config.hostRetentionSeconds) * 1_000_000_000
+    if now > retention {
+      pipeline.hosts.forget(idleBefore: now - retention, except: Set(open.byHost.keys))
     }
   }
 

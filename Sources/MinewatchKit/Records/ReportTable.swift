@@ -2,6 +2,14 @@ import Foundation
 
 /// The readable report: per host, its sessions, then the totals.
 extension ScanReport {
+  /// 1 h 02 min, 5 min 25 s, 42 s.
+  static func duration(_ seconds: Double) -> String {
+    let t = Int(seconds.rounded())
+    if t >= 3600 { return String(format: "%d h %02d min", t / 3600, t % 3600 / 60) }
+    if t >= 60 { return "\(t / 60) min \(t % 60) s" }
+    return "\(t) s"
+  }
+
   private static func unit(_ algorithm: String?) -> String {
     algorithm == "equihash" ? "Sol/s" : "H/s"
   }
@@ -42,16 +50,30 @@ extension ScanReport {
           "host \(h.ip)  MINING PROXY: serves stratum to \(h.clientsServed.map { "\($0)" }.joined(separator: ", "))"
         )
         out.append(contentsOf: kindLines(h))
-        continue
+        if h.sessions.isEmpty { continue }
       }
       let rate =
-        h.hashrateByAlgorithm.isEmpty
+        h.estimates.isEmpty
         ? "unknown"
-        : h.hashrateByAlgorithm.sorted { $0.key < $1.key }
-          .map { "\(Units.rate($0.value, unit: Self.unit($0.key))) \($0.key)" }.joined(separator: ", ")
+        : h.estimates.sorted { $0.key < $1.key }
+          .map {
+            let u = Self.unit($0.key)
+            return "\(Units.rate($0.value.rate, unit: u)) \($0.key) (95% \(Units.rate($0.value.low, unit: u))"
+              + " – \(Units.rate($0.value.high, unit: u)))"
+          }.joined(separator: ", ")
       out.append(
         "host \(h.ip)  egress \(Units.bytes(h.egressBytes)) (\(h.egressMbps.map(Units.mbps) ?? "-"))  hashrate \(rate)"
       )
+      if h.miningSeconds > 0 {
+        out.append(
+          "  mined   \(Self.duration(h.miningSeconds)) in \(h.sessionsTotal) session(s)"
+            + (h.power.map { ", power \(Units.rate($0.watts, unit: "W"))" } ?? ""))
+      }
+      if let f = h.failedConnections {
+        out.append(
+          "  failed  \(f.count) connection(s) to \(f.pools.joined(separator: ", ")) never carried data"
+            + " (\(ScanReport.iso8601(f.firstNs)) → \(ScanReport.iso8601(f.lastNs)))")
+      }
       out.append(contentsOf: kindLines(h))
       if h.minerIdentities.count > 1 {
         out.append(

@@ -15,9 +15,11 @@ public struct SiteSettings: Sendable, Equatable {
 
   /// `300`, `5m`, `1h`: seconds.
   public static func seconds(_ v: String) -> Int? {
-    let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]
-    if let u = v.last, let k = units[u] { return Int(v.dropLast()).map { $0 * k } }
-    return Int(v)
+    let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+    guard let u = v.last, let k = units[u] else { return Int(v) }
+    guard let n = Int(v.dropLast()) else { return nil }
+    let (seconds, overflow) = n.multipliedReportingOverflow(by: k)  // a hostile figure is refused
+    return overflow ? nil : seconds
   }
 
   /// Sets a key this struct owns and returns true; false for any other key.
