@@ -52,7 +52,9 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
                          uint64_t expires_ns, uint16_t name_slot, uint32_t name_gen) {
   if (!e->pool_addrs) return;
   uint32_t i = slot_of(e, family, addr);
-  mw_pool_addr *target = NULL;
+  /* A free (or expired) slot is used while the table holds fewer than its configured number of
+   * addresses; otherwise the learnt address that expires soonest in the neighbourhood goes. */
+  mw_pool_addr *free_slot = NULL, *soonest = NULL;
   for (int n = 0; n < MW_POOL_PROBE; n++, i = (i + 1) & e->pool_addr_mask) {
     mw_pool_addr *p = &e->pool_addrs[i];
     if (p->family && same(p, family, addr)) {
@@ -67,14 +69,16 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
       return;
     }
     if (!p->family || expired(e, p)) {
-      if (!target || target->family) target = p;
-    } else if (!target || (target->family && target->expires_ns != 0 &&
-                           (p->expires_ns != 0 && p->expires_ns < target->expires_ns))) {
-      target = p;
+      if (!free_slot || free_slot->family) free_slot = p;
+    } else if (p->expires_ns != 0 && (!soonest || p->expires_ns < soonest->expires_ns)) {
+      soonest = p;
     }
   }
-  if (!target || (target->family && target->expires_ns == 0)) {
-    e->c.anomalies[MW_AN_POOL_ADDRESS_EVICTED]++; /* a neighbourhood of listed addresses */
+  mw_pool_addr *target = NULL;
+  if (free_slot && (free_slot->family || e->c.pool_addresses < e->cfg.pool_addresses)) target = free_slot;
+  else if (soonest) target = soonest;
+  if (!target) {
+    e->c.anomalies[MW_AN_POOL_ADDRESS_EVICTED]++; /* full, or a neighbourhood of listed addresses */
     return;
   }
   if (target->family && !expired(e, target)) e->c.anomalies[MW_AN_POOL_ADDRESS_EVICTED]++;

@@ -213,6 +213,9 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
   public var poolAddresses: UInt32 = 65536
   public var hostRecords: UInt32 = 65536
   public var probeWindowSeconds: UInt32 = 600
+  /// The session layer's tables (Swift): sessions open at once, (host, name) lookups kept.
+  public var openSessions = 65_536
+  public var lookups = 65_536
 
   public init() {}
 

@@ -30,7 +30,8 @@ public final class Pipeline {
     self.limits = limits
     self.hosts = hosts
     names = try signatures.nameTable()
-    tracker = SessionTracker(signatures: signatures, names: names)
+    tracker = SessionTracker(signatures: signatures, names: names, maxSessions: limits.openSessions)
+    tracker.maxLookupEntries = limits.lookups
     engine = try CoreEngine(config: limits, names: names, sink: tracker)
     engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts)
     tracker.activityLookup = { [unowned engine] in engine.hostActivity($0) }

@@ -54,8 +54,8 @@ public final class CaptureFiles {
 public final class Scanner {
   public let pipeline: Pipeline
 
-  public init(signatures: Signatures, limits: EngineLimits = EngineLimits()) throws {
-    pipeline = try Pipeline(signatures: signatures, limits: limits)
+  public init(signatures: Signatures, limits: EngineLimits = EngineLimits(), hosts: HostTable = HostTable()) throws {
+    pipeline = try Pipeline(signatures: signatures, limits: limits, hosts: hosts)
   }
 
   public func scan(files: [String], progress: ((ScanProgress) -> Void)? = nil) throws -> ScanReport {
