@@ -8,27 +8,6 @@ static void finish(mw_engine *e, mw_flow *f, uint8_t state) {
   mw_flow_release_stream(e, f);
 }
 
-static bool starts_with(const uint8_t *p, size_t len, const char *lit) {
-  size_t n = strlen(lit);
-  return len >= n && memcmp(p, lit, n) == 0;
-}
-
-static bool starts_with_nocase(const uint8_t *p, size_t len, const char *lit) {
-  size_t n = strlen(lit);
-  if (len < n) return false;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t c = p[i];
-    if (c >= 'A' && c <= 'Z') c = (uint8_t)(c + 32);
-    if (c != (uint8_t)lit[i]) return false;
-  }
-  return true;
-}
-
-static bool is_http_start(const uint8_t *p, size_t len) {
-  return starts_with(p, len, "POST ") || starts_with(p, len, "GET ") ||
-         starts_with(p, len, "HTTP/1.");
-}
-
 /* Judged on the bytes present, so that a hello cut into tiny segments still counts. */
 static bool is_tls_client_hello(const uint8_t *p, size_t len) {
   return len >= 1 && p[0] == 0x16 && (len < 2 || p[1] == 0x03) && (len < 6 || p[5] == 0x01);
@@ -42,8 +21,8 @@ static size_t skip_ws(const uint8_t *p, size_t len) {
 
 /* ---- lines ---- */
 
-static void json_line(mw_engine *e, mw_flow *f, int side, const uint8_t *line, uint32_t len,
-                      bool truncated) {
+static void json_line(mw_engine *e, mw_flow *f, int side, const mw_dir_stream *ds,
+                      const uint8_t *line, uint32_t len, bool truncated) {
   mw_json_top top;
   uint16_t method = 0;
   mw_json_status st = mw_json_scan_top(line, len, &top);
@@ -79,32 +58,8 @@ static void json_line(mw_engine *e, mw_flow *f, int side, const uint8_t *line, u
   ev.data = line;
   ev.len = len;
   ev.truncated = truncated;
+  mw_http_attach(ds, &ev);
   mw_emit(e, &ev, f, side);
-}
-
-static uint32_t parse_content_length(const uint8_t *p, uint32_t len) {
-  uint32_t i = (uint32_t)strlen("content-length:"), v = 0;
-  while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
-  for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
-    if (v > 100000000u) return UINT32_MAX; /* absurd: treated as too long */
-    v = v * 10 + (uint32_t)(p[i] - '0');
-  }
-  return v;
-}
-
-/* An HTTP Host header naming a pool or a browser-miner service (port suffix dropped). */
-static void http_host(mw_engine *e, mw_flow *f, int side, const uint8_t *v, uint32_t n) {
-  while (n > 0 && (*v == ' ' || *v == '\t')) { v++; n--; }
-  uint32_t end = 0;
-  while (end < n && v[end] != ':' && v[end] != ' ' && v[end] != '\t') end++;
-  uint32_t value = mw_names_match(e->names, v, end, NULL);
-  if (!value || ((value - 1) & MW_NAME_QUIET)) return;
-  mw_event ev = {0};
-  ev.kind = MW_EV_HTTP_HOST;
-  ev.data = v;
-  ev.len = end;
-  ev.name_value = value;
-  if (mw_emit(e, &ev, f, side)) f->keep = 1;
 }
 
 static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
@@ -117,12 +72,11 @@ static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   while (len > 0 && (line[len - 1] == '\r')) len--;
   size_t ws = skip_ws(line, len);
   if (ws < len && line[ws] == '{') {
-    json_line(e, f, side, line + ws, len - (uint32_t)ws, truncated);
+    json_line(e, f, side, ds, line + ws, len - (uint32_t)ws, truncated);
     return;
   }
-  if (is_http_start(line, len)) {
-    ds->in_http = 1;
-    ds->content_length = 0;
+  if (mw_http_is_start(line, len)) {
+    mw_http_start(ds, line, len);
     return;
   }
   if (!ds->in_http) return;
@@ -138,10 +92,7 @@ static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
     ds->content_length = 0;
     return;
   }
-  if (starts_with_nocase(line, len, "content-length:"))
-    ds->content_length = parse_content_length(line, len);
-  else if (starts_with_nocase(line, len, "host:") && e->names)
-    http_host(e, f, side, line + 5, len - 5);
+  mw_http_header(e, f, side, ds, line, len);
 }
 
 static void append(mw_engine *e, mw_dir_stream *ds, const uint8_t *p, uint32_t n) {
@@ -269,7 +220,7 @@ static void start_direction(mw_dir_stream *ds, const mw_packet *p, bool from_sta
   ds->next_seq = p->seq;
   if (is_tls_client_hello(p->payload, p->payload_len)) ds->mode = MW_MODE_TLS;
   else if (n > 0 && q[0] == '{') ds->resync = 0;
-  else if (is_http_start(p->payload, p->payload_len)) ds->resync = 0;
+  else if (mw_http_is_start(p->payload, p->payload_len)) ds->resync = 0;
   else ds->resync = !from_start; /* joined mid-line: wait for the next line */
 }
 
@@ -280,7 +231,7 @@ static bool worth_a_stream(const mw_packet *p, bool *mid_line) {
   size_t ws = skip_ws(d, n);
   *mid_line = false;
   if (ws < n && d[ws] == '{') return true;
-  if (is_http_start(d, n) || is_tls_client_hello(d, n)) return true;
+  if (mw_http_is_start(d, n) || is_tls_client_hello(d, n)) return true;
   /* A capture that starts mid-session may begin inside a line: look for a line start. */
   const uint8_t *nl = memchr(d, '\n', n < 2048 ? n : 2048);
   if (nl && nl + 1 < d + n && nl[1] == '{') {

@@ -148,6 +148,10 @@ typedef struct {
   const uint8_t *data;   /* line bytes, DNS or SNI name; valid only during the callback */
   uint32_t len;
   uint32_t name_value;   /* mw_names value of the matched name + 1, 0 if none */
+  /* LINE of an HTTP body: the request's target, Host and Basic credentials (base64), when
+   * the request carried them; valid only during the callback */
+  const uint8_t *http_target, *http_host, *http_auth;
+  uint8_t http_target_len, http_host_len, http_auth_len;
   /* FLOW_END */
   uint64_t bytes_from_a, bytes_from_b;
   uint64_t packets_from_a, packets_from_b;

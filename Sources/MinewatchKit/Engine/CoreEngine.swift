@@ -4,7 +4,7 @@ import MinewatchCore
 public enum CoreEvent {
   case line(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
-    bytes: [UInt8], truncated: Bool)
+    bytes: [UInt8], truncated: Bool, http: HTTPRequestInfo?)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   /// The first payload of a kept flow: more than a connection attempt.
   case flowData(flow: UInt32, at: UInt64)
@@ -25,7 +25,7 @@ extension CoreEvent {
   /// The flow a session event belongs to (nil for DNS queries).
   var flowID: UInt32? {
     switch self {
-    case .line(let flow, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
+    case .line(let flow, _, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
       .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _),
       .flowData(let flow, _):
       return flow
@@ -44,6 +44,31 @@ public struct Endpoint: Hashable, Sendable {
   public init(ip: IPAddress, port: UInt16) {
     self.ip = ip
     self.port = port
+  }
+}
+
+/// What the HTTP request around a mining body said: its target, Host and Basic credentials.
+public struct HTTPRequestInfo: Sendable, Equatable {
+  public var target: String?
+  public var host: String?
+  /// The base64 token of `Authorization: Basic`.
+  public var basic: String?
+
+  init?(_ ev: mw_event) {
+    func text(_ p: UnsafePointer<UInt8>?, _ n: UInt8) -> String? {
+      guard let p, n > 0 else { return nil }
+      return String(decoding: UnsafeBufferPointer(start: p, count: Int(n)), as: UTF8.self)
+    }
+    target = text(ev.http_target, ev.http_target_len)
+    host = text(ev.http_host, ev.http_host_len)?.lowercased()
+    basic = text(ev.http_auth, ev.http_auth_len)
+    if target == nil && host == nil && basic == nil { return nil }
+  }
+
+  public init(target: String?, host: String?, basic: String?) {
+    self.target = target
+    self.host = host
+    self.basic = basic
   }
 }
 
@@ -168,7 +193,7 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
     event = .line(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       fromA: ev.from_a != 0,
-      method: ev.method, bytes: bytes, truncated: ev.truncated != 0)
+      method: ev.method, bytes: bytes, truncated: ev.truncated != 0, http: HTTPRequestInfo(ev))
   case MW_EV_FLOW_END:
     event = .flowEnd(
       flow: ev.flow_id, a: Endpoint(ev.a), b: Endpoint(ev.b),

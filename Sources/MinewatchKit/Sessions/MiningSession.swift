@@ -168,6 +168,8 @@ public final class MiningSession {
     }
   }
 
+  func noteStatedRate(_ r: Double) { noteRate(r) }
+
   private func noteRate(_ r: Double?) {
     guard let r, r.isFinite, r >= 0, r < 1e21 else { return }
     reportedRateSum += r
