@@ -96,8 +96,8 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
     if (value) emit_name(e, MW_EV_DNS_QUERY, p, &chain[0], value, ts);
     return;
   }
-  uint16_t name_slot = 0;
-  uint32_t name_gen = 0;
+  uint16_t name_slot = 0, answered_slot = 0;
+  uint32_t name_gen = 0, answered_gen = 0;
   if (an > MW_DNS_MAX_RR) an = MW_DNS_MAX_RR;
   for (uint16_t i = 0; i < an; i++) {
     dns_name owner;
@@ -122,11 +122,15 @@ void mw_dns_inspect(mw_engine *e, const mw_packet *p, const uint8_t *m, size_t l
       }
       nchain++;
     } else if ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) {
-      if (!value) continue;
+      uint64_t expires = ts + (uint64_t)ttl * 1000000000ULL;
+      if (!value) {
+        mw_answered_add(e, type == 1 ? 4 : 6, m + rdata, chain[0].s, chain[0].len, expires, &answered_slot,
+                        &answered_gen);
+        continue;
+      }
       /* The name is kept once per answer, the addresses each point at it. */
       if (!name_gen) mw_name_ring_put(e, chain[0].s, chain[0].len, &name_slot, &name_gen);
-      mw_pool_address_add(e, type == 1 ? 4 : 6, m + rdata, value, ts + (uint64_t)ttl * 1000000000ULL,
-                          name_slot, name_gen);
+      mw_pool_address_add(e, type == 1 ? 4 : 6, m + rdata, value, expires, name_slot, name_gen);
     }
   }
 }

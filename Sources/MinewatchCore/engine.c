@@ -93,6 +93,8 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->pool_addrs = calloc(pool_slots, sizeof(mw_pool_addr));
   e->pool_addr_mask = pool_slots - 1;
   e->name_ring = calloc(MW_NAME_RING, sizeof(mw_ring_name));
+  e->answered = calloc(MW_ANSWERED_ADDRS, sizeof(mw_answered_addr));
+  e->answered_ring = calloc(MW_ANSWERED_NAMES, sizeof(mw_ring_name));
   uint32_t host_sets = 1;
   while (host_sets * MW_HOST_WAYS < cfg.host_records) host_sets <<= 1;
   e->hosts = calloc((size_t)host_sets * MW_HOST_WAYS, sizeof(mw_host_record));
@@ -102,6 +104,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
   if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring ||
+      !e->answered || !e->answered_ring ||
       !e->hosts || !e->port_class) {
     mw_engine_destroy(e);
     return NULL;
@@ -124,6 +127,8 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->buckets);
   free(e->pool_addrs);
   free(e->name_ring);
+  free(e->answered);
+  free(e->answered_ring);
   free(e->hosts);
   free(e->port_class);
   free(e->streams);

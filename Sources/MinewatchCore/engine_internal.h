@@ -92,6 +92,16 @@ typedef struct {
   uint8_t name[254];
 } mw_ring_name;
 
+/* An address a DNS answer gave for a name no signature lists (answered_names.c). */
+enum { MW_ANSWERED_ADDRS = 16384, MW_ANSWERED_NAMES = 4096 };
+typedef struct {
+  uint8_t addr[16];
+  uint8_t family; /* 0: free */
+  uint16_t name_slot;
+  uint32_t name_gen;
+  uint64_t expires_ns;
+} mw_answered_addr;
+
 /* What one host did besides mining (see mw_host_activity). */
 typedef struct {
   uint8_t family; /* 0: free */
@@ -143,6 +153,9 @@ struct mw_engine {
   uint64_t deadline_ns;  /* packet time at which a file read pauses for the timers */
   mw_ring_name *name_ring;
   uint32_t name_ring_next, name_gen;
+  mw_answered_addr *answered;
+  mw_ring_name *answered_ring;
+  uint32_t answered_next, answered_gen;
   mw_host_record *hosts;
   uint32_t host_set_mask; /* sets of MW_HOST_WAYS records */
   uint8_t *port_class;    /* 65536 entries of MW_PORT_* bits */
@@ -165,6 +178,9 @@ const mw_pool_addr *mw_pool_address_lookup(mw_engine *e, uint8_t family, const u
 void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
                          uint64_t expires_ns, uint16_t name_slot, uint32_t name_gen);
 /* Keeps a name in the ring; returns its slot and generation. */
+/* Unlisted names of DNS answers (answered_names.c); *gen 0 on the first address of an answer */
+void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const uint8_t *name, size_t len,
+                     uint64_t expires_ns, uint16_t *slot, uint32_t *gen);
 /* HTTP (http.c) */
 bool mw_http_is_start(const uint8_t *p, size_t len);
 void mw_http_start(mw_dir_stream *ds, const uint8_t *line, uint32_t len);

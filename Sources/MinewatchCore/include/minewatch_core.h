@@ -251,6 +251,12 @@ typedef struct {
 int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr,
                             mw_host_activity *out);
 
+/* ---- Names of DNS answers that no signature lists ---- */
+/* The name a recent, unexpired DNS answer gave for this address (4 or 16 bytes): its length
+ * and *name (valid until the next packet), or 0. */
+size_t mw_engine_answered_name(const mw_engine *e, uint8_t family, const uint8_t *addr,
+                               const uint8_t **name);
+
 /* ---- Evidence: the packets of a flow the callback marked ---- */
 /* Called after the engine has processed each packet of a marked flow (the packet that marked
  * it included). data is the whole captured frame, valid only during the call. */

@@ -43,6 +43,14 @@ extension CoreEngine {
     return found == 0 ? HostActivity(out) : nil
   }
 
+  /// The name a recent DNS answer that no signature lists gave for this address.
+  public func answeredName(_ ip: IPAddress) -> String? {
+    var name: UnsafePointer<UInt8>?
+    let n = ip.bytes.withUnsafeBufferPointer { mw_engine_answered_name(raw, ip.family, $0.baseAddress, &name) }
+    guard n > 0, let name else { return nil }
+    return String(decoding: UnsafeBufferPointer(start: name, count: n), as: UTF8.self).lowercased()
+  }
+
   /// Tells the core which ports are login ports and which are probe ports.
   public func setPortClasses(login: [UInt16], probe: [UInt16]) {
     for p in 0...UInt16.max { mw_engine_set_port_class(raw, p, 0) }

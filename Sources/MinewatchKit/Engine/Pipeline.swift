@@ -35,6 +35,7 @@ public final class Pipeline {
     engine = try CoreEngine(config: limits, names: names, sink: tracker)
     engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts)
     tracker.activityLookup = { [unowned engine] in engine.hostActivity($0) }
+    tracker.answeredNameLookup = { [unowned engine] in engine.answeredName($0) }
     tracker.onSessionEnd = { [unowned self] m in
       guard let r = self.report(m) else { return }
       self.hosts.sessionEnded(r)

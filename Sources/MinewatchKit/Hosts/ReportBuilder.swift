@@ -156,6 +156,9 @@ public struct ReportBuilder {
       poolDomain = host
     } else if let dns = m.dnsName {
       poolDomain = dns
+    } else if let answered = m.answeredNames[server.ip] {
+      poolDomain = answered  // a name no signature lists: shown, not attributed
+      evidence.insert("dns:" + answered)
     } else if let host = m.poolHost {
       poolDomain = host
       evidence.insert("subscribe-host:" + host)

@@ -77,6 +77,8 @@ public final class MiningSession {
   var httpHost: String?
   /// The name DNS gave the pool's address for, when a lookup preceded the flow.
   var dnsName: String?
+  /// Names recent DNS answers gave for either end, when no signature lists them.
+  var answeredNames: [IPAddress: String] = [:]
   /// The signature entry that named this flow's pool (TLS name, HTTP Host or pool address).
   var nameDomain: Signatures.Domain?
   private(set) var sawClientLine = false

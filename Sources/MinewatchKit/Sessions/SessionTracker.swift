@@ -28,6 +28,8 @@ public final class SessionTracker: CoreEventSink {
   public private(set) var counts: [String: UInt64] = [:]
   /// The C core's memory of a host's logins and probes, read when a session begins.
   var activityLookup: ((IPAddress) -> HostActivity?)?
+  /// Names recent DNS answers gave for an address when no signature lists them.
+  var answeredNameLookup: ((IPAddress) -> String?)?
   weak var observer: SessionObserver?
 
   public init(signatures: Signatures, names: NameTable? = nil, maxSessions: Int = 65536) {
@@ -61,6 +63,8 @@ public final class SessionTracker: CoreEventSink {
     if let lookup = activityLookup {
       for ip in [a.ip, b.ip] { if let act = lookup(ip) { s.activityAtStart[ip] = act } }
     }
+    // Read now: the answer may be overwritten or expire before the session ends.
+    for ip in [a.ip, b.ip] { if let name = answeredNameLookup?(ip) { s.answeredNames[ip] = name } }
     open[flow] = s
     return s
   }
