@@ -1,5 +1,5 @@
 # minewatch: `make run` scans the bundled sample, `make test` runs the tests, `make bench`
-# measures throughput against a plain libpcap read loop.
+# measures throughput against a plain libpcap read loop (MW_BASELINE=BINARY: an earlier build too).
 SWIFT ?= swift
 BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
@@ -76,7 +76,7 @@ bench: deps
 	@[ -f $(BENCH_PCAP) ] || .build/release/minewatch-gen bench $(BENCH_PCAP) --megabytes $(BENCH_MB)
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
 	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
-	@Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
+	@MW_BASELINE=$(MW_BASELINE) Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
 
 # Binary, signatures and docs under $(PREFIX); unit and sample config where systemd looks.
 install:

@@ -93,6 +93,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->pool_addrs = calloc(pool_slots, sizeof(mw_pool_addr));
   e->pool_addr_mask = pool_slots - 1;
   e->name_ring = calloc(MW_NAME_RING, sizeof(mw_ring_name));
+  e->http_values = calloc((size_t)cfg.stream_buffers * 2, sizeof(mw_http_values));
   e->answered = calloc(MW_ANSWERED_ADDRS, sizeof(mw_answered_addr));
   e->answered_ring = calloc(MW_ANSWERED_NAMES, sizeof(mw_ring_name));
   uint32_t host_sets = 1;
@@ -104,7 +105,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
   if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring ||
-      !e->answered || !e->answered_ring ||
+      !e->http_values || !e->answered || !e->answered_ring ||
       !e->hosts || !e->port_class) {
     mw_engine_destroy(e);
     return NULL;
@@ -127,6 +128,7 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->buckets);
   free(e->pool_addrs);
   free(e->name_ring);
+  free(e->http_values);
   free(e->answered);
   free(e->answered_ring);
   free(e->hosts);

@@ -7,6 +7,11 @@
 enum { MW_BUCKET_WAYS = 8, MW_OOO_BYTES = 4096, MW_OOO_SEGMENTS = 8 };
 /* HTTP values kept per direction; longer ones are not kept (see http.c). */
 enum { MW_HTTP_TARGET = 255, MW_HTTP_HOST = 253, MW_HTTP_AUTH = 255 };
+/* Kept apart from the stream state so that the per-packet state stays small and a new flow's
+ * reset stays cheap: only HTTP requests write here. */
+typedef struct {
+  uint8_t target[MW_HTTP_TARGET], host[MW_HTTP_HOST], auth[MW_HTTP_AUTH];
+} mw_http_values;
 
 typedef enum {
   MW_FLOW_FREE = 0,
@@ -38,9 +43,8 @@ typedef struct {
   uint32_t content_length;
   uint32_t body_left;
   mw_ooo_segment ooo[MW_OOO_SEGMENTS];
-  /* The HTTP request's target, Host and Basic credentials, for the body that follows. */
+  /* Lengths of the HTTP request's values kept in the engine's http_values (see http.c). */
   uint8_t http_target_len, http_host_len, http_auth_len;
-  uint8_t http_target[MW_HTTP_TARGET], http_host[MW_HTTP_HOST], http_auth[MW_HTTP_AUTH];
   uint8_t *line; /* line_max bytes */
   uint8_t *ooo_data; /* MW_OOO_BYTES */
 } mw_dir_stream;
@@ -153,6 +157,7 @@ struct mw_engine {
   uint64_t deadline_ns;  /* packet time at which a file read pauses for the timers */
   mw_ring_name *name_ring;
   uint32_t name_ring_next, name_gen;
+  mw_http_values *http_values; /* 2 per stream buffer, by canonical side */
   mw_answered_addr *answered;
   mw_ring_name *answered_ring;
   uint32_t answered_next, answered_gen;
@@ -183,10 +188,12 @@ void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const ui
                      uint64_t expires_ns, uint16_t *slot, uint32_t *gen);
 /* HTTP (http.c) */
 bool mw_http_is_start(const uint8_t *p, size_t len);
-void mw_http_start(mw_dir_stream *ds, const uint8_t *line, uint32_t len);
+void mw_http_start(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const uint8_t *line,
+                   uint32_t len);
 void mw_http_header(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const uint8_t *line,
                     uint32_t len);
-void mw_http_attach(const mw_dir_stream *ds, mw_event *ev);
+void mw_http_attach(const mw_engine *e, const mw_flow *f, int side, const mw_dir_stream *ds,
+                    mw_event *ev);
 void mw_name_ring_put(mw_engine *e, const uint8_t *name, size_t len, uint16_t *slot, uint32_t *gen);
 /* The name at slot if it is still the one of that generation, else NULL. */
 const mw_ring_name *mw_name_ring_get(const mw_engine *e, uint16_t slot, uint32_t gen);

@@ -38,7 +38,13 @@ static uint8_t keep(uint8_t *dst, size_t cap, const uint8_t *v, uint32_t n) {
   return (uint8_t)n;
 }
 
-void mw_http_start(mw_dir_stream *ds, const uint8_t *line, uint32_t len) {
+/* The side's values; the side is canonical, as the stream's own dir[] is. */
+static mw_http_values *values(const mw_engine *e, const mw_flow *f, int side) {
+  return &e->http_values[(size_t)(f->stream - 1) * 2 + (size_t)side];
+}
+
+void mw_http_start(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const uint8_t *line,
+                   uint32_t len) {
   ds->in_http = 1;
   ds->content_length = 0;
   ds->http_target_len = ds->http_host_len = ds->http_auth_len = 0;
@@ -50,7 +56,7 @@ void mw_http_start(mw_dir_stream *ds, const uint8_t *line, uint32_t len) {
   uint32_t rest = len - (uint32_t)(target - line);
   const uint8_t *end = memchr(target, ' ', rest);
   uint32_t n = end ? (uint32_t)(end - target) : rest;
-  ds->http_target_len = keep(ds->http_target, sizeof ds->http_target, target, n);
+  ds->http_target_len = keep(values(e, f, side)->target, MW_HTTP_TARGET, target, n);
 }
 
 static uint32_t parse_content_length(const uint8_t *p, uint32_t len) {
@@ -68,7 +74,7 @@ static void host(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const ui
   n = trim(&v, n);
   uint32_t end = 0;
   while (end < n && v[end] != ':' && v[end] != ' ' && v[end] != '\t') end++;
-  ds->http_host_len = keep(ds->http_host, sizeof ds->http_host, v, end);
+  ds->http_host_len = keep(values(e, f, side)->host, MW_HTTP_HOST, v, end);
   if (!e->names) return;
   uint32_t value = mw_names_match(e->names, v, end, NULL);
   if (!value || ((value - 1) & MW_NAME_QUIET)) return;
@@ -92,23 +98,25 @@ void mw_http_header(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const
     if (n > 6 && starts_with_nocase(v, n, "basic ")) {
       v += 6;
       n = trim(&v, n - 6);
-      ds->http_auth_len = keep(ds->http_auth, sizeof ds->http_auth, v, n);
+      ds->http_auth_len = keep(values(e, f, side)->auth, MW_HTTP_AUTH, v, n);
     }
   }
 }
 
-void mw_http_attach(const mw_dir_stream *ds, mw_event *ev) {
-  if (!ds->in_http) return;
+void mw_http_attach(const mw_engine *e, const mw_flow *f, int side, const mw_dir_stream *ds,
+                    mw_event *ev) {
+  if (!ds->in_http || !f->stream) return;
+  const mw_http_values *v = values(e, f, side);
   if (ds->http_target_len) {
-    ev->http_target = ds->http_target;
+    ev->http_target = v->target;
     ev->http_target_len = ds->http_target_len;
   }
   if (ds->http_host_len) {
-    ev->http_host = ds->http_host;
+    ev->http_host = v->host;
     ev->http_host_len = ds->http_host_len;
   }
   if (ds->http_auth_len) {
-    ev->http_auth = ds->http_auth;
+    ev->http_auth = v->auth;
     ev->http_auth_len = ds->http_auth_len;
   }
 }

@@ -58,7 +58,7 @@ static void json_line(mw_engine *e, mw_flow *f, int side, const mw_dir_stream *d
   ev.data = line;
   ev.len = len;
   ev.truncated = truncated;
-  mw_http_attach(ds, &ev);
+  mw_http_attach(e, f, side, ds, &ev);
   mw_emit(e, &ev, f, side);
 }
 
@@ -76,7 +76,7 @@ static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
     return;
   }
   if (mw_http_is_start(line, len)) {
-    mw_http_start(ds, line, len);
+    mw_http_start(e, f, side, ds, line, len);
     return;
   }
   if (!ds->in_http) return;

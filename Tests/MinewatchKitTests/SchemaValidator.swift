@@ -1,8 +1,8 @@
 import Foundation
 
-/// The part of JSON Schema (2020-12) the report's schema uses: type (also as a list), enum,
-/// required, properties, additionalProperties (false or a schema), items; an enum allows null
-/// when the type does. Returns the paths that break it; empty means valid.
+/// The part of JSON Schema (2020-12) the report's and the alerts' schemas use: type (also as a
+/// list), enum, required, properties, additionalProperties (false or a schema), items, oneOf;
+/// an enum allows null when the type does. Returns the paths that break it; empty means valid.
 struct SchemaValidator {
   let schema: [String: Any]
 
@@ -13,10 +13,12 @@ struct SchemaValidator {
   func validate(_ value: Any) -> [String] { check(value, schema, "$") }
 
   private func typeName(_ v: Any) -> String {
+    if type(of: v) == Bool.self { return "boolean" }
     switch v {
     case is NSNull: return "null"
     case is String: return "string"
-    case let n as NSNumber:  // the report has no booleans, so every number is numeric
+    case let n as NSNumber:
+      if String(cString: n.objCType) == "c" { return "boolean" }  // how Foundation keeps JSON's true
       return n.doubleValue == n.doubleValue.rounded() && !"\(n)".contains(".") ? "integer" : "number"
     case is [Any]: return "array"
     case is [String: Any]: return "object"
@@ -26,6 +28,14 @@ struct SchemaValidator {
 
   private func check(_ v: Any, _ s: [String: Any], _ path: String) -> [String] {
     var errors: [String] = []
+    if let alternatives = s["oneOf"] as? [[String: Any]] {
+      // Exactly one must hold; when none does, the errors of the closest one are shown.
+      let results = alternatives.map { check(v, $0, path) }
+      let valid = results.filter(\.isEmpty).count
+      if valid == 1 { return [] }
+      if valid > 1 { return ["\(path): matches \(valid) alternatives of oneOf"] }
+      return results.min { $0.count < $1.count } ?? ["\(path): no alternative"]
+    }
     if let t = s["type"] {
       let allowed = (t as? [String]) ?? [t as? String ?? ""]
       let actual = typeName(v)
