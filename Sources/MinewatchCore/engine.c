@@ -232,14 +232,6 @@ static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, u
   f->last_ns = e->now_ns;
   f->bytes[side] += wirelen;
   f->packets[side]++;
-  if (p->payload_len && !f->carried) {
-    f->carried = 1;
-    if (f->keep) {
-      mw_event ev = {0};
-      ev.kind = MW_EV_FLOW_DATA;
-      mw_emit(e, &ev, f, side);
-    }
-  }
   if (p->tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
   if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH) return;
   if (p->payload_len == 0) {
@@ -249,6 +241,15 @@ static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, u
       f->state = MW_FLOW_DONE;
     }
     return;
+  }
+  /* Flows watched or done already carried payload or never matter as attempts. */
+  if (!f->carried) {
+    f->carried = 1;
+    if (f->keep) {
+      mw_event ev = {0};
+      ev.kind = MW_EV_FLOW_DATA;
+      mw_emit(e, &ev, f, side);
+    }
   }
   if (p->sport == 53 || p->dport == 53) {
     /* DNS over TCP: a two-byte length, then the message; one segment is enough for answers. */

@@ -187,7 +187,11 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
 void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const uint8_t *name, size_t len,
                      uint64_t expires_ns, uint16_t *slot, uint32_t *gen);
 /* HTTP (http.c) */
-bool mw_http_is_start(const uint8_t *p, size_t len);
+/* A request or status line (inline: stream.c asks on every candidate line). */
+static inline bool mw_http_is_start(const uint8_t *p, size_t len) {
+  return (len >= 5 && memcmp(p, "POST ", 5) == 0) || (len >= 4 && memcmp(p, "GET ", 4) == 0) ||
+         (len >= 7 && memcmp(p, "HTTP/1.", 7) == 0);
+}
 void mw_http_start(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const uint8_t *line,
                    uint32_t len);
 void mw_http_header(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds, const uint8_t *line,

@@ -20,10 +20,6 @@ static bool starts_with_nocase(const uint8_t *p, size_t len, const char *lit) {
   return true;
 }
 
-bool mw_http_is_start(const uint8_t *p, size_t len) {
-  return starts_with(p, len, "POST ") || starts_with(p, len, "GET ") || starts_with(p, len, "HTTP/1.");
-}
-
 static uint32_t trim(const uint8_t **v, uint32_t n) {
   while (n > 0 && (**v == ' ' || **v == '\t')) { (*v)++; n--; }
   while (n > 0 && ((*v)[n - 1] == ' ' || (*v)[n - 1] == '\t')) n--;

@@ -55,6 +55,7 @@ public struct HTTPRequestInfo: Sendable, Equatable {
   public var basic: String?
 
   init?(_ ev: mw_event) {
+    guard ev.http_target_len | ev.http_host_len | ev.http_auth_len != 0 else { return nil }
     func text(_ p: UnsafePointer<UInt8>?, _ n: UInt8) -> String? {
       guard let p, n > 0 else { return nil }
       return String(decoding: UnsafeBufferPointer(start: p, count: Int(n)), as: UTF8.self)
