@@ -25,24 +25,44 @@ public struct Alert: @unchecked Sendable {
   public let kind: Kind
   public let severity: Severity
   public let timeNs: UInt64
-  /// key=value pairs, for syslog (structured data and text).
+  /// key=value pairs, for syslog (structured data and text), in the order given.
   public let fields: [(String, String)]
-  /// The JSON object (one line of the JSON log); JSONSerialization values.
+  /// The JSON line, encoded from the typed record (sorted keys).
+  public let line: Data
+  /// The same line as JSON values, for syslog's fields and for readers that look one up.
   public let json: [String: Any]
 
-  public init(kind: Kind, severity: Severity, timeNs: UInt64, json: [String: Any], keys: [String]) {
+  /// An alert of a typed record; `keys` are the fields syslog carries, in order.
+  public init<Body: AlertBody>(kind: Kind, severity: Severity, timeNs: UInt64, body: Body, keys: [String]) {
     self.kind = kind
     self.severity = severity
     self.timeNs = timeNs
-    var object = json
-    object["event"] = kind.rawValue
-    object["time"] = ScanReport.iso8601(timeNs)
-    self.json = object
+    let envelope = Envelope(event: kind.rawValue, time: ScanReport.iso8601(timeNs), body: body)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Records hold strings, integers and finite numbers only: encoding cannot fail.
+    line = (try? encoder.encode(envelope)) ?? Data(#"{"event":"\#(kind.rawValue)"}"#.utf8)
+    let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
+    json = object
     var fields: [(String, String)] = [("event", kind.rawValue)]
     for k in keys {
       if let v = object[k], let text = Alert.text(v) { fields.append((k, text)) }
     }
     self.fields = fields
+  }
+
+  /// The record with the alert's event and time beside its own fields.
+  private struct Envelope<Body: Encodable>: Encodable {
+    let event: String
+    let time: String
+    let body: Body
+    enum Keys: String, CodingKey { case event, time }
+    func encode(to encoder: Encoder) throws {
+      try body.encode(to: encoder)
+      var c = encoder.container(keyedBy: Keys.self)
+      try c.encode(event, forKey: .event)
+      try c.encode(time, forKey: .time)
+    }
   }
 
   /// A field's value as text; null is left out.
@@ -55,6 +75,7 @@ public struct Alert: @unchecked Sendable {
     case let d as [String: Any]:
       return d.keys.sorted().compactMap { k in text(d[k]!).map { "\(k):\($0)" } }.joined(separator: ",")
     case let n as NSNumber:
+      if String(cString: n.objCType) == "c" { return n.boolValue ? "true" : "false" }  // JSON's true, parsed
       let d = n.doubleValue
       if d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
       return String(format: "%.6g", d)
@@ -62,12 +83,7 @@ public struct Alert: @unchecked Sendable {
     }
   }
 
-  public var jsonLine: String {
-    let data =
-      (try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]))
-      ?? Data()
-    return String(decoding: data, as: UTF8.self)
-  }
+  public var jsonLine: String { String(decoding: line, as: UTF8.self) }
 }
 
 /// Where alerts go: syslog (queued while unreachable, bounded and counted) and, optionally, a

@@ -115,7 +115,7 @@ public final class DaemonPipeline {
     metrics?.sessionsStarted.increment()
     alerts.send(
       Alert(
-        kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), json: sessionAlert(r),
+        kind: .sessionStart, severity: .warning, timeNs: max(nowNs, r.firstNs), body: sessionAlert(r),
         keys: [
           "host", "pool_ip", "pool_port", "pool_internal", "pool_name", "pool_domain", "protocol", "coin",
           "algorithm",
@@ -128,38 +128,23 @@ public final class DaemonPipeline {
   private func evidenceWritten(_ e: EvidenceRecord) {
     alerts.send(
       Alert(
-        kind: .evidence, severity: .notice, timeNs: nowNs,
-        json: [
-          "host": e.host, "pool": e.pool, "file": e.file, "sha256": e.sha256, "seq": e.seq, "chain": e.chain,
-          "packets": e.packets, "bytes": e.bytes,
-        ],
+        kind: .evidence, severity: .notice, timeNs: nowNs, body: EvidenceAlert(e),
         keys: ["host", "pool", "file", "sha256", "seq", "chain", "packets", "bytes"]))
   }
 
-  /// The unit an address belongs to, as alert fields (empty without an asset map).
-  private func unitFields(_ ip: IPAddress) -> [String: Any] {
-    guard let assets = pipeline.assets else { return [:] }
-    let e = assets.lookup(ip)
-    return [
-      "unit": e?.unit ?? NSNull(), "unit_contact": e?.contact ?? NSNull(), "asset_class": e?.kind ?? NSNull(),
-    ]
+  /// The unit an address belongs to (nil without an asset map).
+  private func unitFields(_ ip: IPAddress) -> UnitFields? {
+    pipeline.assets.map { UnitFields($0.lookup(ip)) }
   }
 
-  private func sessionAlert(_ r: ScanReport.Session) -> [String: Any] {
-    var j = ScanReport.sessionJSON(r)
-    j["host"] = "\(r.clientIP)"
-    // A pool inside the site's own networks is a mining proxy serving this host.
-    j["pool_internal"] = pipeline.builder.isInternal(r.poolIP)
-    j.merge(unitFields(r.clientIP)) { _, new in new }
+  private func sessionAlert(_ r: ScanReport.Session) -> SessionAlert {
     // The kind is the host's, judged from everything the host table knows of it so far.
     let host = pipeline.host(r.clientIP)
-    j["kind"] = ScanReport.orNull(host.kind?.rawValue)
-    j["kind_reasons"] = host.kindReasons
-    if let e = r.evidenceFile {
-      j["evidence_file"] = e.file
-      j["evidence_sha256"] = e.sha256
-    }
-    return j
+    // A pool inside the site's own networks is a mining proxy serving this host.
+    return SessionAlert(
+      session: SessionRecord(r), host: "\(r.clientIP)", poolInternal: pipeline.builder.isInternal(r.poolIP),
+      kind: host.kind?.rawValue, kindReasons: host.kindReasons, evidenceFile: r.evidenceFile?.file,
+      evidenceSha256: r.evidenceFile?.sha256, unit: unitFields(r.clientIP))
   }
 
   private func sessionEnded(_ s: MiningSession, _ r: ScanReport.Session) {
@@ -175,7 +160,7 @@ public final class DaemonPipeline {
     }
     alerts.send(
       Alert(
-        kind: .sessionEnd, severity: .info, timeNs: r.lastNs, json: sessionAlert(r),
+        kind: .sessionEnd, severity: .info, timeNs: r.lastNs, body: sessionAlert(r),
         keys: [
           "host", "pool_ip", "pool_port", "pool_name", "protocol", "coin", "algorithm", "login", "worker",
           "shares_submitted", "shares_accepted", "shares_rejected", "hashrate_hps", "hashrate_low_hps",
@@ -232,15 +217,12 @@ public final class DaemonPipeline {
       }
       guard material else { continue }
       hostAlerted[host] = rates
-      var json: [String: Any] = ["host": "\(host)", "hashrate_hps_by_algorithm": rates]
-      json["previous_hashrate_hps_by_algorithm"] = before
-      json["egress_mbps"] = mbps
-      json["power_w"] = ScanReport.orNull(h.power?.watts)
-      json["mining_seconds"] = h.miningSeconds
-      json.merge(unitFields(host)) { _, new in new }
+      let body = HostUpdateAlert(
+        host: "\(host)", hashrateHpsByAlgorithm: rates, previousHashrateHpsByAlgorithm: before, egressMbps: mbps,
+        powerW: h.power?.watts, miningSeconds: h.miningSeconds, unit: unitFields(host))
       alerts.send(
         Alert(
-          kind: .hostUpdate, severity: .notice, timeNs: now, json: json,
+          kind: .hostUpdate, severity: .notice, timeNs: now, body: body,
           keys: [
             "host", "hashrate_hps_by_algorithm", "previous_hashrate_hps_by_algorithm", "egress_mbps",
             "power_w", "mining_seconds", "unit",
@@ -272,49 +254,44 @@ public final class DaemonPipeline {
     updateEgressMetrics()
     let seconds = max(Double(now &- intervalStartNs) / 1e9, 1)
     let mbps = Double(totals.egressBytes) * 8 / seconds / 1e6
-    var json: [String: Any] = [
-      "interval_s": seconds, "mining_hosts": totals.hosts.count, "pools": totals.pools.count,
-      "egress_bytes": totals.egressBytes, "egress_mbps": mbps, "hashrate_hps_by_algorithm": rates,
-      "sessions_active": announced.count, "sessions_started_total": sessionsStarted,
-      "sessions_ended_total": sessionsEnded, "lookup_hosts": pipeline.tracker.lookupHosts,
-      "alerts_queued": alerts.queued, "alerts_dropped": alerts.dropped, "final": final,
-      "power_kw": power.watts / 1000, "power_kw_low": power.low / 1000,
-      "power_kw_high": power.high / 1000, "energy_kwh_per_day": power.kWhPerDay,
-      "coal_kg_per_day": power.kWhPerDay * config.site.factors.coalKgPerKWh,
-      "co2_kg_per_day": power.kWhPerDay * config.site.factors.co2KgPerKWh,
-    ]
+    let anomalies = pipeline.anomalies
+    var body = SummaryAlert(
+      intervalS: seconds, miningHosts: totals.hosts.count, pools: totals.pools.count,
+      egressBytes: totals.egressBytes, egressMbps: mbps, hashrateHpsByAlgorithm: rates,
+      sessionsActive: announced.count, sessionsStartedTotal: sessionsStarted, sessionsEndedTotal: sessionsEnded,
+      lookupHosts: pipeline.tracker.lookupHosts, alertsQueued: alerts.queued, alertsDropped: alerts.dropped,
+      final: final, powerKw: power.watts / 1000, powerKwLow: power.low / 1000, powerKwHigh: power.high / 1000,
+      energyKwhPerDay: power.kWhPerDay, coalKgPerDay: power.kWhPerDay * config.site.factors.coalKgPerKWh,
+      co2KgPerDay: power.kWhPerDay * config.site.factors.co2KgPerKWh, miningHostsByUnit: nil,
+      anomalies: anomalies)
     if let assets = pipeline.assets {
       var units: [String: Int] = [:]
       for h in totals.hosts { units[assets.lookup(h)?.unit ?? "(no unit)", default: 0] += 1 }
-      json["mining_hosts_by_unit"] = units
+      body.miningHostsByUnit = units
     }
-    let anomalies = pipeline.anomalies
-    json["anomalies"] = anomalies
     var keys = [
       "interval_s", "mining_hosts", "pools", "egress_mbps", "hashrate_hps_by_algorithm", "sessions_active",
       "sessions_started_total", "sessions_ended_total", "lookup_hosts", "alerts_queued", "alerts_dropped",
       "power_kw", "energy_kwh_per_day", "coal_kg_per_day", "co2_kg_per_day", "mining_hosts_by_unit",
     ]
     if let (recv, drop, ifdrop) = captureStats?() {
-      json["capture_received"] = recv
-      json["capture_dropped"] = drop
-      json["capture_if_dropped"] = ifdrop
+      body.captureReceived = recv
+      body.captureDropped = drop
+      body.captureIfDropped = ifdrop
       keys += ["capture_received", "capture_dropped", "capture_if_dropped"]
       metrics?.capture(received: recv, dropped: drop, ifDropped: ifdrop)
       if drop + ifdrop > lastDropped {
         alerts.send(
           Alert(
             kind: .captureDrops, severity: .warning, timeNs: now,
-            json: [
-              "capture_dropped": drop, "capture_if_dropped": ifdrop,
-              "dropped_since_last": drop + ifdrop - lastDropped,
-            ],
+            body: CaptureDropsAlert(
+              captureDropped: drop, captureIfDropped: ifdrop, droppedSinceLast: drop + ifdrop - lastDropped),
             keys: ["capture_dropped", "capture_if_dropped", "dropped_since_last"]))
         lastDropped = drop + ifdrop
       }
     }
     keys += ["anomalies", "final"]
-    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, json: json, keys: keys))
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, body: body, keys: keys))
     metrics?.summary(
       hosts: totals.hosts.count, pools: totals.pools.count, rates: rates, active: announced.count)
     metrics?.anomalies(anomalies, since: lastAnomalies)
@@ -346,14 +323,12 @@ public final class DaemonPipeline {
     var out: [Alert] = []
     for ip in ips.sorted() {
       let h = pipeline.host(ip, open: open)
-      var json = ScanReport.hostFiguresJSON(h)
-      json["host"] = "\(ip)"
-      json["pools"] = Set(h.sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted()
-      json["logins"] = Array(Set(h.sessions.compactMap(\.login))).sorted()
-      json["final"] = all
-      json.merge(unitFields(ip)) { _, new in new }
+      let body = HostTableAlert(
+        figures: HostFigures(h), host: "\(ip)",
+        pools: Set(h.sessions.map { "\($0.poolIP):\($0.poolPort)" }).sorted(),
+        logins: Array(Set(h.sessions.compactMap(\.login))).sorted(), final: all, unit: unitFields(ip))
       let a = Alert(
-        kind: .hostTable, severity: .info, timeNs: pipeline.engine.nowNs, json: json,
+        kind: .hostTable, severity: .info, timeNs: pipeline.engine.nowNs, body: body,
         keys: [
           "host", "role", "sessions_total", "pools", "egress_bytes", "hashrate_hps_by_algorithm", "shares",
           "mining_seconds", "failed_connections", "power_w", "clients_served", "logins", "unit", "kind",

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One evidence file as the log records it.
-public struct EvidenceRecord: Sendable, Equatable {
+public struct EvidenceRecord: Codable, Sendable, Equatable {
   public var seq: Int
   public var time: String
   public var file: String
@@ -22,14 +22,9 @@ public struct EvidenceRecord: Sendable, Equatable {
     SHA256.hex(of: Array("\(prev)|\(seq)|\(time)|\(file)|\(sha256)|\(bytes)|\(packets)|\(host)|\(pool)".utf8))
   }
 
+  /// One line of evidence.log (sorted keys, so the same record is always the same bytes).
   var jsonLine: String {
-    var out: [UInt8] = []
-    JSONWriter.write(
-      [
-        "seq": seq, "time": time, "file": file, "sha256": sha256, "bytes": bytes, "packets": packets,
-        "host": host, "pool": pool, "prev": prev, "chain": chain,
-      ] as [String: Any], into: &out, compact: true)
-    return String(decoding: out, as: UTF8.self)
+    String(decoding: (try? ScanReport.encoder().encode(self)) ?? Data(), as: UTF8.self)
   }
 
   init(
@@ -50,18 +45,10 @@ public struct EvidenceRecord: Sendable, Equatable {
       host: host, pool: pool)
   }
 
+  /// A line as written, its chain value included (verification recomputes it).
   init?(json line: Substring) {
-    guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-      let seq = obj["seq"] as? Int, let time = obj["time"] as? String, let file = obj["file"] as? String,
-      let sha = obj["sha256"] as? String, let bytes = obj["bytes"] as? Int,
-      let packets = obj["packets"] as? Int, let host = obj["host"] as? String,
-      let pool = obj["pool"] as? String, let prev = obj["prev"] as? String,
-      let chain = obj["chain"] as? String
-    else { return nil }
-    self.init(
-      seq: seq, time: time, file: file, sha256: sha, bytes: bytes, packets: packets, host: host, pool: pool,
-      prev: prev)
-    self.chain = chain  // as written: verification recomputes it
+    guard let r = try? JSONDecoder().decode(EvidenceRecord.self, from: Data(line.utf8)) else { return nil }
+    self = r
   }
 }
 

@@ -61,7 +61,8 @@ public struct ReportPage: Sendable {
   /// What the totals are: a whole capture, or the mean of the daemon's summary intervals.
   public var totalsNote = ""
 
-  /// Reads a scan report (one JSON object) or a daemon log (one alert object per line).
+  /// Reads a scan report (one JSON object) or a daemon log (one alert object per line), as the
+  /// typed records that wrote them.
   public init(contentsOf path: String) throws {
     let data: Data
     do {
@@ -70,42 +71,27 @@ public struct ReportPage: Sendable {
       throw MinewatchError.unreadable("\(path): cannot read: \(error.localizedDescription)")
     }
     source = path
-    if let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["hosts"] != nil {
-      readScan(obj)
+    if let doc = try? JSONDecoder().decode(ScanDocument.self, from: data) {
+      readScan(doc)
       return
     }
-    var alerts: [[String: Any]] = []
+    var alerts: [AlertLine] = []
     for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
-      guard let obj = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-        obj["event"] is String
-      else {
+      guard let alert = AlertLine.decode(Data(line)) else {
         throw MinewatchError.unreadable(
           "\(path):\(i + 1): neither a scan report (minewatch scan --format json) nor a daemon JSON log line")
       }
-      alerts.append(obj)
+      alerts.append(alert)
     }
     guard !alerts.isEmpty else { throw MinewatchError.unreadable("\(path): empty") }
     readDaemonLog(alerts)
   }
 }
 
-/// Field readers that accept what JSONSerialization gives and ignore what does not fit: the
-/// input may come from a hostile capture or an edited file.
 extension ReportPage {
-  static func str(_ v: Any?) -> String? { v as? String }
-  static func num(_ v: Any?) -> Double? {
-    (v as? NSNumber).map(\.doubleValue).flatMap { $0.isFinite ? $0 : nil }
-  }
-  static func rates(_ v: Any?) -> [String: Double] {
-    var out: [String: Double] = [:]
-    for (k, x) in v as? [String: Any] ?? [:] { if let d = num(x) { out[k] = d } }
-    return out
-  }
-  static func list(_ v: Any?) -> [String] { (v as? [Any] ?? []).compactMap { $0 as? String } }
-
   /// Parses the report's own time format (UTC, milliseconds).
-  static func ns(_ v: Any?) -> UInt64? {
-    guard let s = v as? String, s.utf8.count >= 19 else { return nil }
+  static func ns(_ s: String?) -> UInt64? {
+    guard let s, s.utf8.count >= 19 else { return nil }
     let c = Array(s.utf8)
     func field(_ from: Int, _ len: Int) -> Int32? {
       var v: Int32 = 0
@@ -133,130 +119,133 @@ extension ReportPage {
     return UInt64(secs) * 1_000_000_000 + ms * 1_000_000
   }
 
-  mutating func readScan(_ obj: [String: Any]) {
-    let capture = obj["capture"] as? [String: Any] ?? [:]
-    startNs = Self.ns(capture["start"]) ?? 0
-    endNs = Self.ns(capture["end"]) ?? 0
-    for h in obj["hosts"] as? [[String: Any]] ?? []
-    where ["miner", "proxy", "browser-miner"].contains(Self.str(h["role"]) ?? "") {
-      var host = Host(ip: Self.str(h["ip"]) ?? "?")
-      host.unit = Self.str(h["unit"])
-      host.assetClass = Self.str(h["asset_class"])
-      host.kind = Self.str(h["kind"])
-      host.reasons = Self.list(h["kind_reasons"])
-      host.mbps = Self.num(h["egress_mbps"])
-      host.rates = Self.rates(h["hashrate_hps_by_algorithm"])
-      host.miners = Set(Self.list(h["miner_identities"]))
-      var power = 0.0
-      for s in h["sessions"] as? [[String: Any]] ?? [] {
-        if let c = Self.str(s["coin"]) { host.coins.insert(c) }
-        host.pools.insert(
-          Self.str(s["pool_name"]) ?? Self.str(s["pool_domain"]) ?? Self.str(s["pool_ip"]) ?? "?")
-        power += Self.num(s["power_w"]) ?? 0
-        let first = Self.ns(s["first_seen"]) ?? 0
-        let last = Self.ns(s["last_seen"]) ?? 0
-        if host.firstNs == 0 || (first > 0 && first < host.firstNs) { host.firstNs = first }
-        host.lastNs = max(host.lastNs, last)
-        if let e = s["evidence_pcap"] as? [String: Any], let file = Self.str(e["file"]),
-          let sha = Self.str(e["sha256"])
-        {
-          evidence.append(
-            Evidence(
-              seq: Int(Self.num(e["seq"]) ?? 0), host: host.ip, file: file, sha256: sha,
-              packets: Int(Self.num(e["packets"]) ?? 0)))
+  /// Numbers from a file someone may have edited: only finite ones count.
+  static func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
+  static func finite(_ rates: [String: Double]) -> [String: Double] { rates.filter { $0.value.isFinite } }
+
+  /// What a session adds to its host: coin, pool, time span, evidence file.
+  mutating func add(_ s: SessionRecord, to host: inout Host) {
+    if let c = s.coin { host.coins.insert(c) }
+    host.pools.insert(s.poolName ?? s.poolDomain ?? s.poolIP)
+    let first = Self.ns(s.firstSeen) ?? 0
+    let last = Self.ns(s.lastSeen) ?? 0
+    if host.firstNs == 0 || (first > 0 && first < host.firstNs) { host.firstNs = first }
+    host.lastNs = max(host.lastNs, last)
+  }
+
+  mutating func readScan(_ doc: ScanDocument) {
+    startNs = Self.ns(doc.capture.start) ?? 0
+    endNs = Self.ns(doc.capture.end) ?? 0
+    for h in doc.hosts where ["miner", "proxy", "browser-miner"].contains(h.figures.role) {
+      var host = Host(ip: h.figures.ip)
+      host.unit = h.unit?.unit
+      host.assetClass = h.unit?.assetClass
+      host.kind = h.figures.kind
+      host.reasons = h.figures.kindReasons
+      host.mbps = Self.finite(h.figures.egressMbps)
+      host.rates = Self.finite(h.figures.hashrateHpsByAlgorithm)
+      host.miners = Set(h.figures.minerIdentities)
+      host.powerW = Self.finite(h.figures.powerW)
+      for s in h.sessions {
+        add(s, to: &host)
+        if let e = s.evidencePcap {
+          evidence.append(Evidence(seq: e.seq, host: host.ip, file: e.file, sha256: e.sha256, packets: e.packets))
         }
       }
-      host.powerW = power > 0 ? power : nil
-      host.points = (h["timeline"] as? [[String: Any]] ?? []).compactMap { p in
-        guard let t = Self.ns(p["t"]) else { return nil }
-        return Point(ns: t, mbps: Self.num(p["egress_mbps"]) ?? 0, hashrate: Self.num(p["hashrate_hps"]))
+      host.points = h.timeline.compactMap { p in
+        Self.ns(p.t).map { Point(ns: $0, mbps: Self.finite(p.egressMbps) ?? 0, hashrate: Self.finite(p.hashrateHps)) }
       }
       hosts.append(host)
     }
-    for u in obj["units"] as? [[String: Any]] ?? [] {
+    for u in doc.units ?? [] {
       units.append(
         Unit(
-          name: Self.str(u["unit"]) ?? "?", contact: Self.str(u["contact"]), assetClass: Self.str(u["class"]),
-          hosts: Int(Self.num(u["hosts"]) ?? 0), coins: Set(Self.list(u["coins"])),
-          pools: Int(Self.num(u["pools"]) ?? 0), mbps: Self.num(u["egress_mbps"]),
-          rates: Self.rates(u["hashrate_hps_by_algorithm"]), kWhPerDay: Self.num(u["energy_kwh_per_day"]) ?? 0
-        ))
+          name: u.unit, contact: u.contact, assetClass: u.class, hosts: u.hosts, coins: Set(u.coins), pools: u.pools,
+          mbps: Self.finite(u.egressMbps), rates: Self.finite(u.hashrateHpsByAlgorithm),
+          kWhPerDay: Self.finite(u.energyKwhPerDay) ?? 0))
     }
-    let t = obj["totals"] as? [String: Any] ?? [:]
-    totalMbps = Self.num(t["egress_mbps"])
-    totalRates = Self.rates(t["hashrate_hps_by_algorithm"])
-    powerKW = Self.num(t["power_kw"]) ?? 0
-    kWhPerDay = Self.num(t["energy_kwh_per_day"]) ?? 0
-    coalKgPerDay = Self.num(t["coal_kg_per_day"]) ?? 0
-    co2KgPerDay = Self.num(t["co2_kg_per_day"]) ?? 0
+    let t = doc.totals
+    totalMbps = Self.finite(t.egressMbps)
+    totalRates = Self.finite(t.hashrateHpsByAlgorithm)
+    powerKW = Self.finite(t.powerKw) ?? 0
+    kWhPerDay = Self.finite(t.energyKwhPerDay) ?? 0
+    coalKgPerDay = Self.finite(t.coalKgPerDay) ?? 0
+    co2KgPerDay = Self.finite(t.co2KgPerDay) ?? 0
     totalsNote = "over the whole capture"
     evidence.sort { $0.seq < $1.seq }
   }
 
-  mutating func readDaemonLog(_ alerts: [[String: Any]]) {
+  mutating func readDaemonLog(_ alerts: [AlertLine]) {
     var byHost: [String: Host] = [:]
-    var summaries: [[String: Any]] = []
-    for a in alerts {
-      let t = Self.ns(a["time"]) ?? 0
-      if startNs == 0 || (t > 0 && t < startNs) { startNs = t }
-      endNs = max(endNs, t)
-      let event = Self.str(a["event"]) ?? ""
-      if event == "summary" {
-        summaries.append(a)
-        continue
-      }
-      if event == "evidence", let file = Self.str(a["file"]), let sha = Self.str(a["sha256"]) {
-        evidence.append(
-          Evidence(
-            seq: Int(Self.num(a["seq"]) ?? 0), host: Self.str(a["host"]) ?? "?", file: file, sha256: sha,
-            packets: Int(Self.num(a["packets"]) ?? 0)))
-        continue
-      }
-      guard ["session_start", "session_end", "host_update", "host_table"].contains(event),
-        let ip = Self.str(a["host"])
-      else { continue }
+    var summaries: [SummaryAlert] = []
+    func touch(_ ip: String, _ t: UInt64, _ unit: UnitFields?, _ change: (inout Host) -> Void) {
       var h = byHost[ip] ?? Host(ip: ip)
       if h.firstNs == 0 { h.firstNs = t }
       h.lastNs = max(h.lastNs, t)
-      h.unit = Self.str(a["unit"]) ?? h.unit
-      h.assetClass = Self.str(a["asset_class"]) ?? h.assetClass
-      if let k = Self.str(a["kind"]) {
-        h.kind = k
-        h.reasons = Self.list(a["kind_reasons"])
-      }
-      if let c = Self.str(a["coin"]) { h.coins.insert(c) }
-      if let p = Self.str(a["pool_name"]) ?? Self.str(a["pool_domain"]) ?? Self.str(a["pool_ip"]) {
-        h.pools.insert(p)
-      }
-      if let w = Self.str(a["login"]) { h.miners.insert(w) }
-      if event == "host_update" {
-        let rates = Self.rates(a["hashrate_hps_by_algorithm"])
-        h.rates = rates
-        h.mbps = Self.num(a["egress_mbps"]) ?? h.mbps
-        h.powerW = Self.num(a["power_w"]) ?? h.powerW
-        h.points.append(
-          Point(
-            ns: t, mbps: Self.num(a["egress_mbps"]) ?? 0,
-            hashrate: rates.count == 1 ? rates.values.first : nil))
-      }
-      if event == "session_end", let rate = Self.num(a["hashrate_hps"]) {
-        if h.rates.isEmpty { h.rates[Self.str(a["algorithm"]) ?? "unknown"] = rate }
-        if h.powerW == nil { h.powerW = Self.num(a["power_w"]) }
-      }
+      h.unit = unit?.unit ?? h.unit
+      h.assetClass = unit?.assetClass ?? h.assetClass
+      change(&h)
       byHost[ip] = h
+    }
+    for alert in alerts {
+      let time: String
+      switch alert {
+      case .sessionStart(let t, _), .sessionEnd(let t, _), .hostUpdate(let t, _), .hostTable(let t, _),
+        .summary(let t, _), .evidence(let t, _), .captureDrops(let t, _):
+        time = t
+      }
+      let t = Self.ns(time) ?? 0
+      if startNs == 0 || (t > 0 && t < startNs) { startNs = t }
+      endNs = max(endNs, t)
+      switch alert {
+      case .summary(_, let s):
+        summaries.append(s)
+      case .evidence(_, let e):
+        evidence.append(Evidence(seq: e.seq, host: e.host, file: e.file, sha256: e.sha256, packets: e.packets))
+      case .sessionStart(_, let a), .sessionEnd(_, let a):
+        touch(a.host, t, a.unit) { h in
+          if let k = a.kind {
+            h.kind = k
+            h.reasons = a.kindReasons
+          }
+          add(a.session, to: &h)
+          if let w = a.session.login { h.miners.insert(w) }
+        }
+      case .hostUpdate(_, let u):
+        touch(u.host, t, u.unit) { h in
+          let rates = Self.finite(u.hashrateHpsByAlgorithm)
+          h.rates = rates
+          h.mbps = Self.finite(u.egressMbps) ?? h.mbps
+          h.powerW = Self.finite(u.powerW) ?? h.powerW
+          h.points.append(
+            Point(ns: t, mbps: Self.finite(u.egressMbps) ?? 0, hashrate: rates.count == 1 ? rates.values.first : nil))
+        }
+      case .hostTable(_, let ht):
+        guard ["miner", "proxy", "browser-miner"].contains(ht.figures.role) else { continue }
+        // The host table's own figures: at shutdown (final) they are the host's whole story.
+        touch(ht.host, t, ht.unit) { h in
+          h.kind = ht.figures.kind ?? h.kind
+          h.reasons = ht.figures.kind != nil ? ht.figures.kindReasons : h.reasons
+          if !ht.figures.hashrateHpsByAlgorithm.isEmpty { h.rates = Self.finite(ht.figures.hashrateHpsByAlgorithm) }
+          h.powerW = Self.finite(ht.figures.powerW) ?? h.powerW
+          h.miners.formUnion(ht.logins)
+        }
+      case .captureDrops:
+        break
+      }
     }
     hosts = byHost.values.sorted { $0.ip < $1.ip }
     // Totals as the mean of the intervals that saw mining: what a gateway carries on a usual day.
-    let mining = summaries.filter { (Self.num($0["mining_hosts"]) ?? 0) > 0 }
+    let mining = summaries.filter { $0.miningHosts > 0 }
     let n = Double(max(mining.count, 1))
-    if !mining.isEmpty { totalMbps = mining.compactMap { Self.num($0["egress_mbps"]) }.reduce(0, +) / n }
+    if !mining.isEmpty { totalMbps = mining.compactMap { Self.finite($0.egressMbps) }.reduce(0, +) / n }
     for s in mining {
-      for (k, v) in Self.rates(s["hashrate_hps_by_algorithm"]) { totalRates[k, default: 0] += v / n }
+      for (k, v) in Self.finite(s.hashrateHpsByAlgorithm) { totalRates[k, default: 0] += v / n }
     }
-    powerKW = mining.compactMap { Self.num($0["power_kw"]) }.reduce(0, +) / n
-    kWhPerDay = mining.compactMap { Self.num($0["energy_kwh_per_day"]) }.reduce(0, +) / n
-    coalKgPerDay = mining.compactMap { Self.num($0["coal_kg_per_day"]) }.reduce(0, +) / n
-    co2KgPerDay = mining.compactMap { Self.num($0["co2_kg_per_day"]) }.reduce(0, +) / n
+    powerKW = mining.compactMap { Self.finite($0.powerKw) }.reduce(0, +) / n
+    kWhPerDay = mining.compactMap { Self.finite($0.energyKwhPerDay) }.reduce(0, +) / n
+    coalKgPerDay = mining.compactMap { Self.finite($0.coalKgPerDay) }.reduce(0, +) / n
+    co2KgPerDay = mining.compactMap { Self.finite($0.co2KgPerDay) }.reduce(0, +) / n
     totalsNote = "mean of \(mining.count) summary interval(s) with mining"
     var unitsByName: [String: Unit] = [:]
     for h in hosts {

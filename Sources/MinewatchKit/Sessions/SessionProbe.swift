@@ -24,8 +24,7 @@ public enum SessionProbe {
       bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at, carriedPayload: true)
     let tracker = SessionTracker(signatures: signatures)
     if let r = ReportBuilder(tracker: tracker, names: nil).session(s) {
-      var out: [UInt8] = []
-      JSONWriter.write(ScanReport.sessionJSON(r), into: &out)
+      _ = try? ScanReport.encoder().encode(SessionRecord(r))
     }
   }
 }

@@ -100,16 +100,4 @@ extension ScanReport {
     return out.values.sorted { $0.name < $1.name }
   }
 
-  func unitsJSON(_ map: AssetMap) -> [[String: Any]] {
-    units(map).map { u in
-      [
-        "unit": u.name, "class": Self.orNull(u.kind), "contact": Self.orNull(u.contact),
-        "hosts": u.hosts.count, "host_ips": u.hosts.map { "\($0)" }, "coins": u.coins.sorted(),
-        "pools": u.pools.count, "egress_bytes": u.egressBytes,
-        "egress_mbps": Self.orNull(mbps(u.egressBytes)),
-        "hashrate_hps_by_algorithm": u.hashrateByAlgorithm, "power_kw": u.power.watts / 1000,
-        "energy_kwh_per_day": u.power.kWhPerDay,
-      ]
-    }
-  }
 }
