@@ -112,7 +112,8 @@ public struct DaemonConfig: Sendable, Equatable {
       summaryIntervalSeconds = s
     case "host_retention":
       guard let s = SiteSettings.seconds(value), (60...31_536_000).contains(s) else {
-        throw MinewatchError.usage("\(key): '\(value)' is not a duration from 1m to 365d (e.g. 86400, 24h, 30d)")
+        throw MinewatchError.usage(
+          "\(key): '\(value)' is not a duration from 1m to 365d (e.g. 86400, 24h, 30d)")
       }
       hostRetentionSeconds = s
     case "syslog": syslog = try Self.syslogTarget(value)

@@ -42,7 +42,6 @@ public final class DaemonPipeline {
     var pools: Set<String> = []
   }
 
-
   static let tickNs: UInt64 = 1_000_000_000
   static let updateCheckNs: UInt64 = 10_000_000_000
   /// Shares needed before an estimate is worth an update alert (±33 % at 36 shares).
@@ -218,7 +217,8 @@ public final class DaemonPipeline {
       guard material else { continue }
       hostAlerted[host] = rates
       let body = HostUpdateAlert(
-        host: "\(host)", hashrateHpsByAlgorithm: rates, previousHashrateHpsByAlgorithm: before, egressMbps: mbps,
+        host: "\(host)", hashrateHpsByAlgorithm: rates, previousHashrateHpsByAlgorithm: before,
+        egressMbps: mbps,
         powerW: h.power?.watts, miningSeconds: h.miningSeconds, unit: unitFields(host))
       alerts.send(
         Alert(
@@ -258,7 +258,8 @@ public final class DaemonPipeline {
     var body = SummaryAlert(
       intervalS: seconds, miningHosts: totals.hosts.count, pools: totals.pools.count,
       egressBytes: totals.egressBytes, egressMbps: mbps, hashrateHpsByAlgorithm: rates,
-      sessionsActive: announced.count, sessionsStartedTotal: sessionsStarted, sessionsEndedTotal: sessionsEnded,
+      sessionsActive: announced.count, sessionsStartedTotal: sessionsStarted,
+      sessionsEndedTotal: sessionsEnded,
       lookupHosts: pipeline.tracker.lookupHosts, alertsQueued: alerts.queued, alertsDropped: alerts.dropped,
       final: final, powerKw: power.watts / 1000, powerKwLow: power.low / 1000, powerKwHigh: power.high / 1000,
       energyKwhPerDay: power.kWhPerDay, coalKgPerDay: power.kWhPerDay * config.site.factors.coalKgPerKWh,

@@ -60,7 +60,8 @@ import Testing
   func alert() -> Alert {
     Alert(
       kind: .sessionStart, severity: .warning, timeNs: 1_763_900_000_123_000_000,
-      body: TestSessionBody(host: "10.31.7.23", pool_ip: "203.0.113.50", login: "a \"quoted\" ]name", coin: nil),
+      body: TestSessionBody(
+        host: "10.31.7.23", pool_ip: "203.0.113.50", login: "a \"quoted\" ]name", coin: nil),
       keys: ["host", "pool_ip", "login", "coin"])
   }
 
@@ -90,7 +91,8 @@ import Testing
     for i in 0..<60 {
       d.send(
         Alert(
-          kind: .summary, severity: .notice, timeNs: UInt64(i) * 1_000_000_000, body: Numbered(n: i), keys: ["n"]))
+          kind: .summary, severity: .notice, timeNs: UInt64(i) * 1_000_000_000, body: Numbered(n: i),
+          keys: ["n"]))
     }
     #expect(d.queued == 50 && d.dropped == 10 && d.sent == 0)
     let receiver = try DatagramReceiver(path: path)
@@ -151,7 +153,8 @@ import Testing
 
 @Suite struct RemoteSyslogTests {
   func alert(_ n: Int) -> Alert {
-    Alert(kind: .summary, severity: .notice, timeNs: 1_763_900_000_000_000_000, body: Numbered(n: n), keys: ["n"])
+    Alert(
+      kind: .summary, severity: .notice, timeNs: 1_763_900_000_000_000_000, body: Numbered(n: n), keys: ["n"])
   }
 
   @Test func udpCollectorGetsOneDatagramPerAlert() throws {

@@ -21,7 +21,8 @@ import Testing
       Scenarios.cryptoNote(c, login: "rig\(i)", shares: 20, interval: 6)
     }
     let up = Conversation(
-      writer: w, client: Peer("10.20.0.2", 45000), server: Peer("198.51.100.20", 443), startNs: t0 + 5_000_000)
+      writer: w, client: Peer("10.20.0.2", 45000), server: Peer("198.51.100.20", 443), startNs: t0 + 5_000_000
+    )
     Scenarios.cryptoNote(up, login: "proxy-upstream", shares: 40, interval: 3)
     var t = t0
     for round in 0..<3 {
@@ -51,7 +52,8 @@ import Testing
       .scan(files: [file])
     // ndpi_mining.pcapng holds sessions eleven months apart: a daemon keeping a day of hosts
     // would rightly have forgotten the first by the end.
-    let alerts = try Daemon.replay(files: [file], config: config([("host_retention", "365d")]), keepAlerts: true)
+    let alerts = try Daemon.replay(
+      files: [file], config: config([("host_retention", "365d")]), keepAlerts: true)
     let final = alerts.filter { $0.kind == .hostTable && $0.json["final"] as? Bool == true }
     let scanned = report.hosts.filter { $0.role != .lookup }
     #expect(!scanned.isEmpty)

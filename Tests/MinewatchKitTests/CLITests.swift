@@ -65,14 +65,16 @@ import Testing
   /// Every alert line the daemon writes (replaying captures with an asset map, evidence and a
   /// one-minute summary) follows the published alert schema, and every event kind shows up.
   @Test func alertLinesFollowTheirSchema() throws {
-    let validator = try SchemaValidator(url: Paths.repo.appendingPathComponent("Tests/Fixtures/alerts.schema.json"))
+    let validator = try SchemaValidator(
+      url: Paths.repo.appendingPathComponent("Tests/Fixtures/alerts.schema.json"))
     let dir = Paths.scratch(UUID().uuidString + "-alerts")
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let log = dir + "/alerts.jsonl"
     let r = try run(
       [
         "run", "--syslog", "none", "--json-log", log, "--summary-interval", "60", "--assets",
-        Paths.repo.appendingPathComponent("systemd/assets.example.csv").path, "--evidence-dir", dir + "/evidence",
+        Paths.repo.appendingPathComponent("systemd/assets.example.csv").path, "--evidence-dir",
+        dir + "/evidence",
         "--replay", Self.sample, "--replay", Paths.capture("miners/xmr_rx0_reconnect_seedchange_eth.pcap"),
         "--replay", Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap"),
       ])
@@ -84,7 +86,10 @@ import Testing
       #expect(validator.validate(alert) == [], "\(line.prefix(300))")
       if let kind = (alert as? [String: Any])?["event"] as? String { kinds.insert(kind) }
     }
-    #expect(kinds.isSuperset(of: ["session_start", "session_end", "host_update", "host_table", "summary", "evidence"]))
+    #expect(
+      kinds.isSuperset(of: [
+        "session_start", "session_end", "host_update", "host_table", "summary", "evidence",
+      ]))
     // And a line that breaks it is caught: the validator is not a rubber stamp.
     #expect(!validator.validate(["event": "summary", "time": "x"]).isEmpty)
     #expect(!validator.validate(["event": "session_start", "time": "x", "surprise": 1]).isEmpty)

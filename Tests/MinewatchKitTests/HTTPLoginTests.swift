@@ -30,21 +30,26 @@ import Testing
         : #"{"id":\#(i + 1),"jsonrpc":"2.0","result":true}"#
       c.send(
         fromClient: false,
-        Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\n\r\n\(reply)".utf8))
+        Array(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\n\r\n\(reply)"
+            .utf8))
       c.advance(seconds: 5)
     }
   }
 
   @Test func accountInTheURLOrCredentialsAndAnUnlistedHost() throws {
     let r = try scanForged("getwork-http.pcap") { w in
-      httpMiner(w, client: "10.33.0.1", target: "/?miner=30@\(Self.eth)@rig1", host: "eth.unlisted-pool.example:8888")
-      httpMiner(w, client: "10.33.0.2", target: "/\(Self.eth)/rig2/ops@example.org", host: "198.51.100.44:8888")
+      httpMiner(
+        w, client: "10.33.0.1", target: "/?miner=30@\(Self.eth)@rig1", host: "eth.unlisted-pool.example:8888")
+      httpMiner(
+        w, client: "10.33.0.2", target: "/\(Self.eth)/rig2/ops@example.org", host: "198.51.100.44:8888")
       httpMiner(w, client: "10.33.0.3", target: "/\(Self.eth).rig3", host: "getwork.unlisted-pool.example")
       httpMiner(w, client: "10.33.0.4", target: "/", host: "198.51.100.44", auth: "mwlab.rig04:x")
       httpMiner(w, client: "10.33.0.5", target: "/api/v1/work", host: "198.51.100.44")
       // A target past the 255 bytes the core keeps is not kept at all: no cut account.
       httpMiner(
-        w, client: "10.33.0.6", target: "/\(Self.eth)/" + String(repeating: "r", count: 260), host: "198.51.100.44")
+        w, client: "10.33.0.6", target: "/\(Self.eth)/" + String(repeating: "r", count: 260),
+        host: "198.51.100.44")
     }
     func session(_ ip: String) throws -> ScanReport.Session { try #require(r.host(ip)?.sessions.first) }
 
@@ -77,13 +82,16 @@ import Testing
       HTTPLogin.parse(target: "/?miner=30@\(Self.eth)@rig", basic: nil)
         == .init(login: "\(Self.eth)/rig", statedRate: 30e6))
     #expect(HTTPLogin.parse(target: "/?miner=\(Self.eth)@rig", basic: nil)?.login == "\(Self.eth)/rig")
-    #expect(HTTPLogin.parse(target: "http://pool.example:8888/\(Self.eth)/rig", basic: nil)?.login == "\(Self.eth)/rig")
+    #expect(
+      HTTPLogin.parse(target: "http://pool.example:8888/\(Self.eth)/rig", basic: nil)?.login
+        == "\(Self.eth)/rig")
     #expect(HTTPLogin.parse(target: "/%30x9c99d212f7e5daa18ab50810e0fd255d1f04303b.rig", basic: nil) != nil)
     #expect(HTTPLogin.parse(target: "/", basic: nil) == nil)
     #expect(HTTPLogin.parse(target: "/index.html", basic: nil) == nil)
     #expect(HTTPLogin.parse(target: "/?miner=", basic: nil) == nil)
     #expect(HTTPLogin.parse(target: nil, basic: "not base64!") == nil)
     #expect(HTTPLogin.parse(target: nil, basic: Data(":x".utf8).base64EncodedString()) == nil)
-    #expect(HTTPLogin.parse(target: nil, basic: Data("user:pa:ss".utf8).base64EncodedString())?.login == "user")
+    #expect(
+      HTTPLogin.parse(target: nil, basic: Data("user:pa:ss".utf8).base64EncodedString())?.login == "user")
   }
 }

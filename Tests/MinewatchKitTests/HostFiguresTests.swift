@@ -41,11 +41,8 @@ import Testing
   @Test func sequentialReconnectsGiveTheMinersOwnRate() throws {
     let pool = Peer("203.0.113.77", 3333)
     let r = try scanForged("reconnects.pcap") { w in
-      w.write(
-        frame: PacketBuilder.udp(
-          link: w.link, from: Peer("10.31.0.53", 53), to: Peer("10.31.7.30", 53000),
-          payload: DNSMessage.answer(id: 1, name: "pool.supportxmr.com", addresses: [[203, 0, 113, 77]], ttl: 86400)),
-        timeNs: Self.t0)
+      writeDNSAnswer(
+        w, to: "10.31.7.30", name: "pool.supportxmr.com", address: [203, 0, 113, 77], ttl: 86400, at: Self.t0)
       var t = Self.t0 + 1_000_000_000
       for round in 0..<4 {
         let c = Conversation(
@@ -55,7 +52,8 @@ import Testing
         t = c.timeNs + 5_000_000_000
         for attempt in 0..<3 where round < 3 {
           Conversation.refused(
-            writer: w, client: Peer("10.31.7.30", UInt16(42001 + round * 10 + attempt)), server: pool, atNs: t)
+            writer: w, client: Peer("10.31.7.30", UInt16(42001 + round * 10 + attempt)), server: pool, atNs: t
+          )
           t += 15_000_000_000
         }
       }
@@ -78,7 +76,8 @@ import Testing
           writer: w, client: Peer("10.31.7.31", UInt16(43000 + rig)), server: Peer("198.51.100.20", 3333),
           startNs: Self.t0 + UInt64(rig) * 2_000_000_000)
         // 20,000 hashes every 10 s and every 5 s: 2,000 and 4,000 H/s.
-        Scenarios.cryptoNote(c, login: Self.wallet + ".rig\(rig)", shares: rig == 0 ? 30 : 60, interval: rig == 0 ? 10 : 5)
+        Scenarios.cryptoNote(
+          c, login: Self.wallet + ".rig\(rig)", shares: rig == 0 ? 30 : 60, interval: rig == 0 ? 10 : 5)
       }
     }
     let h = try #require(r.host("10.31.7.31"))
@@ -92,11 +91,8 @@ import Testing
   /// A host that only ever tried to reach a pool is an attempt, not a miner.
   @Test func onlyRefusedAttemptsAreNotMining() throws {
     let r = try scanForged("refused.pcap") { w in
-      w.write(
-        frame: PacketBuilder.udp(
-          link: w.link, from: Peer("10.31.0.53", 53), to: Peer("10.31.7.32", 53000),
-          payload: DNSMessage.answer(id: 1, name: "pool.supportxmr.com", addresses: [[203, 0, 113, 77]], ttl: 86400)),
-        timeNs: Self.t0)
+      writeDNSAnswer(
+        w, to: "10.31.7.32", name: "pool.supportxmr.com", address: [203, 0, 113, 77], ttl: 86400, at: Self.t0)
       for i in 0..<5 {
         Conversation.refused(
           writer: w, client: Peer("10.31.7.32", UInt16(44000 + i)), server: Peer("203.0.113.77", 3333),

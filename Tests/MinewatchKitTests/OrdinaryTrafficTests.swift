@@ -31,6 +31,7 @@ import Testing
     }
     #expect(report.capture.packets > 0)
     let flagged = report.hosts.filter { $0.role != .lookup }
-    #expect(flagged.isEmpty, "\(file): \(flagged.map { "\($0.ip) \($0.role) \($0.sessions.map(\.evidence))" })")
+    #expect(
+      flagged.isEmpty, "\(file): \(flagged.map { "\($0.ip) \($0.role) \($0.sessions.map(\.evidence))" })")
   }
 }

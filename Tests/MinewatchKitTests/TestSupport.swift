@@ -71,3 +71,15 @@ func within(_ a: Double?, _ b: Double, _ tolerance: Double) -> Bool {
   guard let a else { return false }
   return abs(a - b) <= tolerance * b
 }
+
+/// A resolver's answer to `host`, written into a forged capture.
+func writeDNSAnswer(
+  _ w: PcapWriter, to host: String, name: String, cnames: [String] = [], address: [UInt8], ttl: UInt32,
+  at ns: UInt64
+) {
+  w.write(
+    frame: PacketBuilder.udp(
+      link: w.link, from: Peer("10.31.0.53", 53), to: Peer(host, 53000),
+      payload: DNSMessage.answer(id: 1, name: name, cnames: cnames, addresses: [address], ttl: ttl)),
+    timeNs: ns)
+}

@@ -11,29 +11,27 @@ import Testing
   static let wallet =
     "48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoE"
 
-  func answer(_ w: PcapWriter, to host: String, name: String, address: [UInt8], ttl: UInt32, at: UInt64) {
-    w.write(
-      frame: PacketBuilder.udp(
-        link: w.link, from: Peer("10.31.0.53", 53), to: Peer(host, 53000),
-        payload: DNSMessage.answer(id: 3, name: name, cnames: ["edge.cdn.example"], addresses: [address], ttl: ttl)),
-      timeNs: at)
-  }
-
   @Test func dnsNameOfAnUnlistedPoolIsShown() throws {
     let r = try scanForged("unlisted-dns.pcap") { w in
-      answer(w, to: "10.34.0.1", name: "xmr.unlisted-pool.example", address: [198, 51, 100, 60], ttl: 300, at: Self.t0)
+      writeDNSAnswer(
+        w, to: "10.34.0.1", name: "xmr.unlisted-pool.example", cnames: ["edge.cdn.example"],
+        address: [198, 51, 100, 60], ttl: 300, at: Self.t0)
       let c = Conversation(
         writer: w, client: Peer("10.34.0.1", 41000), server: Peer("198.51.100.60", 3333),
         startNs: Self.t0 + 1_000_000_000)
       Scenarios.cryptoNote(c, login: Self.wallet, shares: 5, interval: 4)
       // The same kind of answer, but the miner connects after its TTL ran out: no name.
-      answer(w, to: "10.34.0.2", name: "old.unlisted-pool.example", address: [198, 51, 100, 61], ttl: 5, at: Self.t0)
+      writeDNSAnswer(
+        w, to: "10.34.0.2", name: "old.unlisted-pool.example", cnames: ["edge.cdn.example"],
+        address: [198, 51, 100, 61], ttl: 5, at: Self.t0)
       let late = Conversation(
         writer: w, client: Peer("10.34.0.2", 41000), server: Peer("198.51.100.61", 3333),
         startNs: Self.t0 + 60_000_000_000)
       Scenarios.cryptoNote(late, login: Self.wallet, shares: 5, interval: 4)
       // An answered address that carries no mining is nothing at all.
-      answer(w, to: "10.34.0.3", name: "www.example.org", address: [198, 51, 100, 62], ttl: 300, at: Self.t0)
+      writeDNSAnswer(
+        w, to: "10.34.0.3", name: "www.example.org", cnames: ["edge.cdn.example"],
+        address: [198, 51, 100, 62], ttl: 300, at: Self.t0)
       let web = Conversation(
         writer: w, client: Peer("10.34.0.3", 41000), server: Peer("198.51.100.62", 80),
         startNs: Self.t0 + 1_000_000_000)

@@ -201,7 +201,7 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       stats: FlowStats(
         bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
         packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns,
-      carriedPayload: ev.carried != 0))
+        carriedPayload: ev.carried != 0))
   case MW_EV_DNS_QUERY:
     event = .dnsQuery(
       at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: signature(ev.name_value))

@@ -46,7 +46,9 @@ extension CoreEngine {
   /// The name a recent DNS answer that no signature lists gave for this address.
   public func answeredName(_ ip: IPAddress) -> String? {
     var name: UnsafePointer<UInt8>?
-    let n = ip.bytes.withUnsafeBufferPointer { mw_engine_answered_name(raw, ip.family, $0.baseAddress, &name) }
+    let n = ip.bytes.withUnsafeBufferPointer {
+      mw_engine_answered_name(raw, ip.family, $0.baseAddress, &name)
+    }
     guard n > 0, let name else { return nil }
     return String(decoding: UnsafeBufferPointer(start: name, count: n), as: UTF8.self).lowercased()
   }

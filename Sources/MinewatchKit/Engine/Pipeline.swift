@@ -39,7 +39,9 @@ public final class Pipeline {
     tracker.onSessionEnd = { [unowned self] m in
       guard let r = self.report(m) else { return }
       self.hosts.sessionEnded(r)
-      if let proxy = self.proxy(serving: r) { self.hosts.serves(proxy: proxy, client: r.clientIP, at: r.lastNs) }
+      if let proxy = self.proxy(serving: r) {
+        self.hosts.serves(proxy: proxy, client: r.clientIP, at: r.lastNs)
+      }
       self.onSessionEnd?(m, r)
     }
     tracker.onAttempt = { [unowned self] m in
@@ -61,9 +63,12 @@ public final class Pipeline {
     public var served: [IPAddress: Set<IPAddress>] = [:]
   }
 
-  public func openSessions() -> OpenSessions {
+  /// All of them, or (`involving`) only those with that address at either end: a session's
+  /// alert needs its own host, and building every open session's report for it would cost a
+  /// busy sensor dearly.
+  public func openSessions(involving ip: IPAddress? = nil) -> OpenSessions {
     var out = OpenSessions()
-    for m in tracker.openSessions {
+    for m in tracker.openSessions where ip == nil || m.a.ip == ip || m.b.ip == ip {
       guard let r = report(m) else { continue }
       out.byHost[r.clientIP, default: []].append(r)
       if let p = proxy(serving: r) { out.served[p, default: []].insert(r.clientIP) }
@@ -73,7 +78,7 @@ public final class Pipeline {
 
   /// A host as known now: the host table's state with what is still open added.
   public func host(_ ip: IPAddress, open: OpenSessions? = nil) -> ScanReport.Host {
-    let now = open ?? openSessions()
+    let now = open ?? openSessions(involving: ip)
     return builder.host(ip, open: now.byHost[ip] ?? [], servedNow: now.served[ip] ?? [])
   }
 
@@ -119,7 +124,8 @@ public final class Pipeline {
 
   public var builder: ReportBuilder {
     ReportBuilder(
-      tracker: tracker, hosts: hosts, names: names, internalNetworks: internalNetworks, assets: assets, rules: kindRules,
+      tracker: tracker, hosts: hosts, names: names, internalNetworks: internalNetworks, assets: assets,
+      rules: kindRules,
       activity: { [unowned engine] in engine.hostActivity($0) })
   }
 

@@ -54,7 +54,9 @@ public final class CaptureFiles {
 public final class Scanner {
   public let pipeline: Pipeline
 
-  public init(signatures: Signatures, limits: EngineLimits = EngineLimits(), hosts: HostTable = HostTable()) throws {
+  public init(signatures: Signatures, limits: EngineLimits = EngineLimits(), hosts: HostTable = HostTable())
+    throws
+  {
     pipeline = try Pipeline(signatures: signatures, limits: limits, hosts: hosts)
   }
 

@@ -13,7 +13,8 @@ public struct ReportBuilder {
   let activity: (IPAddress) -> HostActivity?
 
   public init(
-    tracker: SessionTracker, hosts: HostTable = HostTable(), names: NameTable?, internalNetworks: [CIDR] = CIDR.privateRanges,
+    tracker: SessionTracker, hosts: HostTable = HostTable(), names: NameTable?,
+    internalNetworks: [CIDR] = CIDR.privateRanges,
     assets: AssetMap? = nil, rules: KindRules = KindRules(),
     activity: @escaping (IPAddress) -> HostActivity? = { _ in nil }
   ) {

@@ -98,7 +98,8 @@ public struct HostUpdateAlert: AlertBody, Equatable {
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     host = try c.decode(String.self, forKey: .host)
-    hashrateHpsByAlgorithm = try c.decodeIfPresent([String: Double].self, forKey: .hashrateHpsByAlgorithm) ?? [:]
+    hashrateHpsByAlgorithm =
+      try c.decodeIfPresent([String: Double].self, forKey: .hashrateHpsByAlgorithm) ?? [:]
     previousHashrateHpsByAlgorithm =
       try c.decodeIfPresent([String: Double].self, forKey: .previousHashrateHpsByAlgorithm) ?? [:]
     egressMbps = try c.decodeIfPresent(Double.self, forKey: .egressMbps) ?? 0
@@ -130,7 +131,9 @@ public struct HostTableAlert: AlertBody, Equatable {
 
   enum CodingKeys: String, CodingKey { case host, pools, logins, final }
 
-  public init(figures: HostFigures, host: String, pools: [String], logins: [String], final: Bool, unit: UnitFields?) {
+  public init(
+    figures: HostFigures, host: String, pools: [String], logins: [String], final: Bool, unit: UnitFields?
+  ) {
     self.figures = figures
     self.host = host
     self.pools = pools
@@ -215,8 +218,10 @@ public struct SummaryAlert: AlertBody, Equatable {
   public init(
     intervalS: Double, miningHosts: Int, pools: Int, egressBytes: UInt64, egressMbps: Double,
     hashrateHpsByAlgorithm: [String: Double], sessionsActive: Int, sessionsStartedTotal: Int,
-    sessionsEndedTotal: Int, lookupHosts: Int, alertsQueued: Int, alertsDropped: Int, final: Bool, powerKw: Double,
-    powerKwLow: Double, powerKwHigh: Double, energyKwhPerDay: Double, coalKgPerDay: Double, co2KgPerDay: Double,
+    sessionsEndedTotal: Int, lookupHosts: Int, alertsQueued: Int, alertsDropped: Int, final: Bool,
+    powerKw: Double,
+    powerKwLow: Double, powerKwHigh: Double, energyKwhPerDay: Double, coalKgPerDay: Double,
+    co2KgPerDay: Double,
     miningHostsByUnit: [String: Int]?, anomalies: [String: UInt64]
   ) {
     self.intervalS = intervalS
@@ -311,7 +316,8 @@ public enum AlertLine: Sendable {
     case "host_table": return (try? d.decode(HostTableAlert.self, from: line)).map { .hostTable(t, $0) }
     case "summary": return (try? d.decode(SummaryAlert.self, from: line)).map { .summary(t, $0) }
     case "evidence": return (try? d.decode(EvidenceAlert.self, from: line)).map { .evidence(t, $0) }
-    case "capture_drops": return (try? d.decode(CaptureDropsAlert.self, from: line)).map { .captureDrops(t, $0) }
+    case "capture_drops":
+      return (try? d.decode(CaptureDropsAlert.self, from: line)).map { .captureDrops(t, $0) }
     default: return nil
     }
   }

@@ -78,7 +78,9 @@ public struct HostFigures: Codable, Sendable, Equatable {
     hashrateHps = h.hashrate
     hashrateHpsByAlgorithm = h.hashrateByAlgorithm
     estimates = h.estimates.sorted { $0.key < $1.key }.map {
-      Estimate(algorithm: $0.key, hashrateHps: $0.value.rate, hashrateLowHps: $0.value.low, hashrateHighHps: $0.value.high)
+      Estimate(
+        algorithm: $0.key, hashrateHps: $0.value.rate, hashrateLowHps: $0.value.low,
+        hashrateHighHps: $0.value.high)
     }
     shares = h.shares
     powerW = h.power?.watts
@@ -160,10 +162,13 @@ public struct HostRecord: Codable, Sendable, Equatable {
   public init(_ h: ScanReport.Host, unit: UnitFields?) {
     figures = HostFigures(h)
     sessions = h.sessions.map(SessionRecord.init)
-    timeline = h.timeline.map { Point(t: ScanReport.iso8601($0.ns), egressMbps: $0.egressMbps, hashrateHps: $0.hashrate) }
+    timeline = h.timeline.map {
+      Point(t: ScanReport.iso8601($0.ns), egressMbps: $0.egressMbps, hashrateHps: $0.hashrate)
+    }
     lookups = h.lookups.map {
       Lookup(
-        name: $0.name, poolName: $0.poolName, class: $0.kind, coins: $0.coins, firstSeen: ScanReport.iso8601($0.firstNs),
+        name: $0.name, poolName: $0.poolName, class: $0.kind, coins: $0.coins,
+        firstSeen: ScanReport.iso8601($0.firstNs),
         lastSeen: ScanReport.iso8601($0.lastNs), queries: $0.queries)
     }
     self.unit = unit

@@ -149,18 +149,22 @@ extension ReportPage {
       for s in h.sessions {
         add(s, to: &host)
         if let e = s.evidencePcap {
-          evidence.append(Evidence(seq: e.seq, host: host.ip, file: e.file, sha256: e.sha256, packets: e.packets))
+          evidence.append(
+            Evidence(seq: e.seq, host: host.ip, file: e.file, sha256: e.sha256, packets: e.packets))
         }
       }
       host.points = h.timeline.compactMap { p in
-        Self.ns(p.t).map { Point(ns: $0, mbps: Self.finite(p.egressMbps) ?? 0, hashrate: Self.finite(p.hashrateHps)) }
+        Self.ns(p.t).map {
+          Point(ns: $0, mbps: Self.finite(p.egressMbps) ?? 0, hashrate: Self.finite(p.hashrateHps))
+        }
       }
       hosts.append(host)
     }
     for u in doc.units ?? [] {
       units.append(
         Unit(
-          name: u.unit, contact: u.contact, assetClass: u.class, hosts: u.hosts, coins: Set(u.coins), pools: u.pools,
+          name: u.unit, contact: u.contact, assetClass: u.class, hosts: u.hosts, coins: Set(u.coins),
+          pools: u.pools,
           mbps: Self.finite(u.egressMbps), rates: Self.finite(u.hashrateHpsByAlgorithm),
           kWhPerDay: Self.finite(u.energyKwhPerDay) ?? 0))
     }
@@ -201,7 +205,8 @@ extension ReportPage {
       case .summary(_, let s):
         summaries.append(s)
       case .evidence(_, let e):
-        evidence.append(Evidence(seq: e.seq, host: e.host, file: e.file, sha256: e.sha256, packets: e.packets))
+        evidence.append(
+          Evidence(seq: e.seq, host: e.host, file: e.file, sha256: e.sha256, packets: e.packets))
       case .sessionStart(_, let a), .sessionEnd(_, let a):
         touch(a.host, t, a.unit) { h in
           if let k = a.kind {
@@ -218,7 +223,9 @@ extension ReportPage {
           h.mbps = Self.finite(u.egressMbps) ?? h.mbps
           h.powerW = Self.finite(u.powerW) ?? h.powerW
           h.points.append(
-            Point(ns: t, mbps: Self.finite(u.egressMbps) ?? 0, hashrate: rates.count == 1 ? rates.values.first : nil))
+            Point(
+              ns: t, mbps: Self.finite(u.egressMbps) ?? 0,
+              hashrate: rates.count == 1 ? rates.values.first : nil))
         }
       case .hostTable(_, let ht):
         guard ["miner", "proxy", "browser-miner"].contains(ht.figures.role) else { continue }
@@ -226,7 +233,9 @@ extension ReportPage {
         touch(ht.host, t, ht.unit) { h in
           h.kind = ht.figures.kind ?? h.kind
           h.reasons = ht.figures.kind != nil ? ht.figures.kindReasons : h.reasons
-          if !ht.figures.hashrateHpsByAlgorithm.isEmpty { h.rates = Self.finite(ht.figures.hashrateHpsByAlgorithm) }
+          if !ht.figures.hashrateHpsByAlgorithm.isEmpty {
+            h.rates = Self.finite(ht.figures.hashrateHpsByAlgorithm)
+          }
           h.powerW = Self.finite(ht.figures.powerW) ?? h.powerW
           h.miners.formUnion(ht.logins)
         }

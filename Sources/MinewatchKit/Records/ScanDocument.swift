@@ -117,8 +117,10 @@ extension ScanReport {
   func unitRecords(_ map: AssetMap) -> [ScanDocument.Unit] {
     units(map).map { u in
       ScanDocument.Unit(
-        unit: u.name, class: u.kind, contact: u.contact, hosts: u.hosts.count, hostIPs: u.hosts.map { "\($0)" },
-        coins: u.coins.sorted(), pools: u.pools.count, egressBytes: u.egressBytes, egressMbps: mbps(u.egressBytes),
+        unit: u.name, class: u.kind, contact: u.contact, hosts: u.hosts.count,
+        hostIPs: u.hosts.map { "\($0)" },
+        coins: u.coins.sorted(), pools: u.pools.count, egressBytes: u.egressBytes,
+        egressMbps: mbps(u.egressBytes),
         hashrateHpsByAlgorithm: u.hashrateByAlgorithm, powerKw: u.power.watts / 1000,
         energyKwhPerDay: u.power.kWhPerDay)
     }

@@ -138,7 +138,8 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     durationS = Double(s.lastNs &- s.firstNs) / 1e9
     evidence = s.evidence
     evidencePcap = s.evidenceFile.map {
-      EvidencePcap(file: $0.file, sha256: $0.sha256, seq: $0.seq, packets: $0.packets, bytes: $0.bytes, chain: $0.chain)
+      EvidencePcap(
+        file: $0.file, sha256: $0.sha256, seq: $0.seq, packets: $0.packets, bytes: $0.bytes, chain: $0.chain)
     }
     precedingLogin = s.precedingLogin.map {
       PrecedingLogin(peer: "\($0.peer)", port: Int($0.port), secondsBefore: $0.secondsBefore)

@@ -86,7 +86,8 @@ extension MiningSession {
     }
     if login == nil, let found = HTTPLogin.parse(target: h.target, basic: h.basic) {
       login = found.login
-      evidence.insert(h.basic != nil && HTTPLogin.fromTarget(h.target ?? "") == nil ? "http-basic-auth" : "http-url")
+      evidence.insert(
+        h.basic != nil && HTTPLogin.fromTarget(h.target ?? "") == nil ? "http-basic-auth" : "http-url")
       if let r = found.statedRate { noteStatedRate(r) }
     }
   }

@@ -21,7 +21,8 @@ public enum SessionProbe {
       s.apply(line: bytes, methodID: method, fromA: i % 2 == 0, at: at)
     }
     s.stats = FlowStats(
-      bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at, carriedPayload: true)
+      bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at,
+      carriedPayload: true)
     let tracker = SessionTracker(signatures: signatures)
     if let r = ReportBuilder(tracker: tracker, names: nil).session(s) {
       _ = try? ScanReport.encoder().encode(SessionRecord(r))
