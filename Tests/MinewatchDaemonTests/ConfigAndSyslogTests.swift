@@ -61,7 +61,7 @@ import Testing
     Alert(
       kind: .sessionStart, severity: .warning, timeNs: 1_763_900_000_123_000_000,
       body: TestSessionBody(
-        host: "10.31.7.23", pool_ip: "203.0.113.50", login: "a \"quoted\" ]name", coin: nil),
+        host: "10.31.7.23", poolIP: "203.0.113.50", login: "a \"quoted\" ]name", coin: nil),
       keys: ["host", "pool_ip", "login", "coin"])
   }
 
@@ -266,7 +266,11 @@ struct Numbered: AlertBody { var n: Int }
 
 struct TestSessionBody: AlertBody {
   var host: String
-  var pool_ip: String
+  var poolIP: String
   var login: String
   @Nullable var coin: String?
+  enum CodingKeys: String, CodingKey {
+    case host, login, coin
+    case poolIP = "pool_ip"
+  }
 }
