@@ -186,6 +186,9 @@ void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint
 /* Unlisted names of DNS answers (answered_names.c); *gen 0 on the first address of an answer */
 void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const uint8_t *name, size_t len,
                      uint64_t expires_ns, uint16_t *slot, uint32_t *gen);
+/* A JSON line of a candidate flow (jsonrpc.c) */
+void mw_jsonrpc_line(mw_engine *e, mw_flow *f, int side, const mw_dir_stream *ds, const uint8_t *line,
+                     uint32_t len, bool truncated);
 /* HTTP (http.c) */
 /* A request or status line (inline: stream.c asks on every candidate line). */
 static inline bool mw_http_is_start(const uint8_t *p, size_t len) {

@@ -21,47 +21,6 @@ static size_t skip_ws(const uint8_t *p, size_t len) {
 
 /* ---- lines ---- */
 
-static void json_line(mw_engine *e, mw_flow *f, int side, const mw_dir_stream *ds,
-                      const uint8_t *line, uint32_t len, bool truncated) {
-  mw_json_top top;
-  uint16_t method = 0;
-  mw_json_status st = mw_json_scan_top(line, len, &top);
-  if (st == MW_JSON_TOO_DEEP) e->c.anomalies[MW_AN_JSON_TOO_DEEP]++;
-  else if (st == MW_JSON_MALFORMED && !truncated) e->c.anomalies[MW_AN_JSON_MALFORMED]++;
-  /* A cut line fails the scan at its end, but the members read before the cut still count. */
-  bool usable = st == MW_JSON_OK || (truncated && st == MW_JSON_MALFORMED && top.has_method);
-  if (usable && top.has_method) {
-    method = mw_method_lookup(line + top.method_off, top.method_len);
-    const mw_method_info *info = mw_method_info_at(method);
-    if (info && info->ambiguous) {
-      bool ok;
-      if (info->family == MW_FAMILY_CRYPTONOTE)
-        ok = (info->role == MW_ROLE_CLIENT && line[top.method_off] == 'l')
-                 ? top.has_login_member
-                 : (top.params_is_object && top.has_job_member);
-      else
-        ok = f->state == MW_FLOW_MINING;
-      if (!ok) method = 0;
-    }
-  }
-  if (method && f->state != MW_FLOW_MINING) {
-    f->state = MW_FLOW_MINING;
-    f->keep = 1;
-    e->c.mining_flows++;
-  }
-  /* Only lines that parse (or cut ones whose method was read) go up: the layer above never
-   * spends time on bytes the scanner already refused. */
-  if (f->state != MW_FLOW_MINING || !usable) return;
-  mw_event ev = {0};
-  ev.kind = MW_EV_LINE;
-  ev.method = method;
-  ev.data = line;
-  ev.len = len;
-  ev.truncated = truncated;
-  mw_http_attach(e, f, side, ds, &ev);
-  mw_emit(e, &ev, f, side);
-}
-
 static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   uint8_t *line = ds->line;
   uint32_t len = ds->line_len;
@@ -72,7 +31,7 @@ static void handle_line(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
   while (len > 0 && (line[len - 1] == '\r')) len--;
   size_t ws = skip_ws(line, len);
   if (ws < len && line[ws] == '{') {
-    json_line(e, f, side, ds, line + ws, len - (uint32_t)ws, truncated);
+    mw_jsonrpc_line(e, f, side, ds, line + ws, len - (uint32_t)ws, truncated);
     return;
   }
   if (mw_http_is_start(line, len)) {

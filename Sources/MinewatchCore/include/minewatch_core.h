@@ -9,6 +9,7 @@
 #ifndef MINEWATCH_CORE_H
 #define MINEWATCH_CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,61 @@ typedef enum {
 
 mw_json_status mw_json_scan_top(const uint8_t *line, size_t len, mw_json_top *out);
 
+/* ---- JSON values by path (json_path.c) ---- */
+typedef struct {
+  const char *key;  /* an object member, or NULL for the array element at index */
+  uint32_t index;
+} mw_json_step;
+
+typedef enum {
+  MW_JV_NONE = 0, /* not present */
+  MW_JV_STRING,   /* off/len: the raw content between the quotes (escapes left as written) */
+  MW_JV_NUMBER,
+  MW_JV_TRUE,
+  MW_JV_FALSE,
+  MW_JV_NULL,
+  MW_JV_OBJECT,
+  MW_JV_ARRAY,
+} mw_json_type;
+
+typedef struct {
+  uint32_t off, len; /* into the line */
+  uint8_t type;      /* mw_json_type */
+} mw_json_value;
+
+/* Finds the value at path in a JSON line; false when any step is missing. */
+bool mw_json_find(const uint8_t *line, size_t len, const mw_json_step *path, int steps, mw_json_value *out);
+
+/* ---- Fields of mining messages: what each family's dissector found in a line ---- */
+typedef enum {
+  MW_F_ID = 0,        /* the JSON-RPC id (any type) */
+  MW_F_LOGIN,         /* account or wallet as sent (authorize, eth_submitLogin, CryptoNote login, submit's worker) */
+  MW_F_AGENT,         /* the miner program (subscribe, CryptoNote login) */
+  MW_F_WORKER,        /* a worker named apart from the login (eth "worker", CryptoNote "rigid") */
+  MW_F_ALGO,          /* an algorithm the miner or pool names (CryptoNote algo) */
+  MW_F_PROTOCOL,      /* subscribe's second parameter ("EthereumStratum/1.0.0") */
+  MW_F_HOST,          /* subscribe's third parameter (Equihash: the pool's host name) */
+  MW_F_DIFFICULTY,    /* mining.set_difficulty */
+  MW_F_TARGET,        /* mining.set_target, a CryptoNote job's target */
+  MW_F_RATE,          /* a rate the miner states (eth_submitHashrate, mining.hashrate) */
+  MW_F_RESULT,        /* a reply's result */
+  MW_F_ERROR,         /* a reply's error */
+  MW_F_STATUS,        /* a reply's result.status (CryptoNote) */
+  MW_F_JOB_TARGET,    /* a CryptoNote login reply's result.job.target */
+  MW_F_JOB_ALGO,      /* ... and result.job.algo */
+  MW_F_BOUNDARY,      /* an ETH proxy work reply's result[2] */
+  MW_F_SUBSCRIBE_PROTOCOL, /* a subscribe reply's result[0][2] (EthereumStratum announces itself) */
+  MW_F_COUNT
+} mw_field_id;
+
+typedef struct {
+  mw_json_value v[MW_F_COUNT]; /* type MW_JV_NONE where the line has no such field */
+} mw_fields;
+
+/* The fields of one line: those of its method (by the family dissector that owns it), or, for a
+ * reply (method 0), every reply field the families know. */
+void mw_message_fields(const uint8_t *line, size_t len, uint16_t method, mw_fields *out);
+
 /* ---- Name matching (pool domains): suffix match, cost independent of list size ---- */
 typedef struct mw_names mw_names;
 mw_names *mw_names_create(uint32_t capacity);
@@ -152,6 +208,8 @@ typedef struct {
    * the request carried them; valid only during the callback */
   const uint8_t *http_target, *http_host, *http_auth;
   uint8_t http_target_len, http_host_len, http_auth_len;
+  /* LINE: what the line's dissector found (offsets into data); NULL when the line was cut */
+  const mw_fields *fields;
   /* FLOW_END */
   uint64_t bytes_from_a, bytes_from_b;
   uint64_t packets_from_a, packets_from_b;
