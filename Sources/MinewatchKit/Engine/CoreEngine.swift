@@ -4,7 +4,7 @@ import MinewatchCore
 public enum CoreEvent {
   case line(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool, method: UInt16,
-    bytes: [UInt8], truncated: Bool, http: HTTPRequestInfo?)
+    bytes: [UInt8], truncated: Bool, fields: mw_fields?, http: HTTPRequestInfo?)
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   /// The first payload of a kept flow: more than a connection attempt.
   case flowData(flow: UInt32, at: UInt64)
@@ -25,7 +25,7 @@ extension CoreEvent {
   /// The flow a session event belongs to (nil for DNS queries).
   var flowID: UInt32? {
     switch self {
-    case .line(let flow, _, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
+    case .line(let flow, _, _, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
       .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _),
       .flowData(let flow, _):
       return flow
@@ -194,7 +194,8 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
     event = .line(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
       fromA: ev.from_a != 0,
-      method: ev.method, bytes: bytes, truncated: ev.truncated != 0, http: HTTPRequestInfo(ev))
+      method: ev.method, bytes: bytes, truncated: ev.truncated != 0, fields: ev.fields?.pointee,
+      http: HTTPRequestInfo(ev))
   case MW_EV_FLOW_END:
     event = .flowEnd(
       flow: ev.flow_id, a: Endpoint(ev.a), b: Endpoint(ev.b),

@@ -130,43 +130,33 @@ public final class MiningSession {
     if clientIsA == nil { clientIsA = isA }
   }
 
-  /// Methods whose fields say nothing minewatch reports: their lines are not parsed (job
-  /// notifications are most of a pool's traffic).
-  private static let fieldless: Set<String> = [
-    "mining.notify", "mining.extranonce.subscribe", "mining.get_transactions", "mining.noop",
-    "keepalived", "getjob", "eth_getWork",
-  ]
-
-  /// Lines that identify the miner or prove its work.
-  private static let keyMethods: Set<String> = [
-    "mining.subscribe", "mining.authorize", "mining.submit", "login", "submit", "eth_submitLogin",
-    "eth_login", "eth_submitWork", "submitblock",
-  ]
-
-  /// Applies one line. `methodID` is the C matcher's verdict (0: not a mining method).
-  func apply(line: [UInt8], methodID: UInt16, fromA: Bool, at: UInt64) {
+  /// Applies one line: the C dissector's method (0: none) and the fields it found (nil when the
+  /// line was cut by the buffer).
+  func apply(methodID: UInt16, message: MiningMessage?, fromA: Bool, at: UInt64) {
     lastNs = max(lastNs, at)
     carriedPayload = true
     let info = mw_method_info_at(methodID)?.pointee
     if let info { noteRole(info.role, fromA: fromA) }
     let fromClient = clientIsA.map { $0 == fromA }
     if fromClient == true { sawClientLine = true } else if fromClient == false { sawServerLine = true }
-    let name = info?.name.map { String(cString: $0) }
-    if let name {
-      evidence.insert("method:" + name)
-      if info?.role == MW_ROLE_CLIENT && Self.keyMethods.contains(name) { keyLines += 1 }
+    let method = MiningMethod.from(id: methodID)
+    if let method {
+      evidence.insert("method:" + method.rawValue)
+      if info?.role == MW_ROLE_CLIENT && method.isKey { keyLines += 1 }
     }
-    // Field-less methods go through the same switch with an empty message: no parse.
-    guard let msg = name.map(Self.fieldless.contains) == true ? RPCMessage.empty : RPCMessage.parse(line)
-    else {
-      // A line cut by the buffer still proves a share when the matcher saw mining.submit in it.
-      if let name, isShareMethod(name) { countShare(id: nil) }
+    guard let message else {
+      // A line cut by the buffer still proves a share when the matcher saw the submit in it.
+      if let method, method.isShare { countShare(id: nil) }
       return
     }
-    if let info, let name {
-      if info.role == MW_ROLE_CLIENT { clientMessage(name, msg) } else { serverMessage(name, msg) }
-    } else if msg.method == nil, fromClient != true {
-      response(msg)
+    if let info, let method {
+      if info.role == MW_ROLE_CLIENT {
+        clientMessage(method, message)
+      } else {
+        serverMessage(method, message)
+      }
+    } else if fromClient != true, message.has(MW_F_RESULT) || message.has(MW_F_ERROR) {
+      response(message)
     }
   }
 
@@ -176,10 +166,6 @@ public final class MiningSession {
     guard let r, r.isFinite, r >= 0, r < 1e21 else { return }
     reportedRateSum += r
     reportedRateCount += 1
-  }
-
-  private func isShareMethod(_ name: String) -> Bool {
-    name == "mining.submit" || name == "eth_submitWork" || name == "submit" || name == "submitblock"
   }
 
   private func countShare(id: String?) {
@@ -204,132 +190,125 @@ public final class MiningSession {
     login = String(s.prefix(256))
   }
 
-  private func clientMessage(_ name: String, _ m: RPCMessage) {
-    switch name {
-    case "mining.subscribe":
+  private func clientMessage(_ method: MiningMethod, _ m: MiningMessage) {
+    switch method {
+    case .subscribe:
       variant = variant ?? .stratum
-      if let ag = m.param(0) as? String { agent = String(ag.prefix(128)) }
-      if let proto = m.param(1) as? String, proto.hasPrefix("EthereumStratum") {
+      if let ag = m.string(MW_F_AGENT) { agent = String(ag.prefix(128)) }
+      if let proto = m.string(MW_F_PROTOCOL), proto.hasPrefix("EthereumStratum") {
         variant = .ethereumStratum
       }
       // Equihash miners subscribe as [agent, session, host, port] (ZIP 301).
-      if m.paramList.count >= 3, let host = m.param(2) as? String {
+      if let host = m.string(MW_F_HOST) {
         poolHost = host.lowercased()
         subscribedWithHost = true
       }
-    case "mining.authorize":
+    case .authorize:
       variant = variant ?? .stratum
-      setLogin(m.param(0) as? String)
-    case "mining.submit":
+      setLogin(m.string(MW_F_LOGIN))
+    case .submit:
       variant = variant ?? .stratum
-      if login == nil, let w = m.param(0) as? String { setLogin(w) }
+      if login == nil { setLogin(m.string(MW_F_LOGIN)) }
       countShare(id: m.id)
-    case "mining.hashrate":
-      noteRate(hexOrDecimal(m.param(0)))
-    case "eth_submitLogin", "eth_login":
+    case .hashrate:
+      noteRate(m.number(MW_F_RATE))
+    case .ethSubmitLogin, .ethLogin:
       variant = .ethProxy
-      setLogin(m.param(0) as? String)
-      if let w = m.object["worker"] as? String, !w.isEmpty { worker = w }
-    case "eth_getWork":
+      setLogin(m.string(MW_F_LOGIN))
+      if let w = m.string(MW_F_WORKER), !w.isEmpty { worker = w }
+    case .ethGetWork:
       variant = variant ?? .ethProxy
-    case "eth_submitWork":
+    case .ethSubmitWork:
       variant = variant ?? .ethProxy
       countShare(id: m.id)
-    case "eth_submitHashrate":
+    case .ethSubmitHashrate:
       variant = variant ?? .ethProxy
-      noteRate(hexOrDecimal(m.param(0)))
-    case "login":
+      noteRate(m.number(MW_F_RATE))
+    case .cnLogin:
       variant = .cryptoNote
-      let p = m.paramObject
-      setLogin(p["login"] as? String)
-      if let ag = p["agent"] as? String { agent = String(ag.prefix(128)) }
-      if let rig = p["rigid"] as? String, !rig.isEmpty { worker = rig }
-      if let algos = p["algo"] as? [String], let first = algos.first { algorithmHint = first }
+      setLogin(m.string(MW_F_LOGIN))
+      if let ag = m.string(MW_F_AGENT) { agent = String(ag.prefix(128)) }
+      if let rig = m.string(MW_F_WORKER), !rig.isEmpty { worker = rig }
+      if let algo = m.string(MW_F_ALGO) { algorithmHint = algo }
       if let id = m.id, pendingLogins.count < 16 { pendingLogins.insert(id) }
-    case "submit":
+    case .cnSubmit:
       variant = .cryptoNote
       countShare(id: m.id)
-    case "getjob", "keepalived":
+    case .cnGetJob, .cnKeepalived:
       variant = .cryptoNote
-    case "submitblock":
+    case .submitBlock:
       variant = .getwork
       countShare(id: m.id)
-    case "getwork", "getblocktemplate":
+    case .getwork, .getBlockTemplate:
       variant = .getwork
     default:
       break
     }
   }
 
-  private func serverMessage(_ name: String, _ m: RPCMessage) {
-    switch name {
-    case "mining.set_difficulty":
-      if let d = jsonDouble(m.param(0)), d > 0, d.isFinite {
+  private func serverMessage(_ method: MiningMethod, _ m: MiningMessage) {
+    switch method {
+    case .setDifficulty:
+      if let d = m.number(MW_F_DIFFICULTY), d > 0 {
         current = .difficulty(d)
         lastDifficulty = d
       }
-    case "mining.set_target":
-      if let t = m.param(0) as? String, let h = ShareTargets.hashesFor256BitTarget(t) {
+    case .setTarget:
+      if let t = m.string(MW_F_TARGET), let h = ShareTargets.hashesFor256BitTarget(t) {
         current = .hashes(h)
         lastDifficulty = h
         if subscribedWithHost || variant == nil || variant == .stratum { variant = .stratumEquihash }
       }
-    case "mining.notify":
+    case .notify:
       variant = variant ?? .stratum
-    case "job":
+    case .cnJob:
       variant = .cryptoNote
-      cryptoNoteJob(m.paramObject)
+      cryptoNoteJob(target: m.string(MW_F_TARGET), algo: m.string(MW_F_ALGO))
     default:
       break
     }
   }
 
-  private func cryptoNoteJob(_ job: [String: Any]) {
-    if let t = job["target"] as? String, let d = ShareTargets.cryptoNoteDifficulty(t) {
+  private func cryptoNoteJob(target: String?, algo: String?) {
+    if let t = target, let d = ShareTargets.cryptoNoteDifficulty(t) {
       current = .hashes(d)
       lastDifficulty = d
     }
-    if let algo = job["algo"] as? String { algorithmHint = algo }
+    if let algo { algorithmHint = algo }
   }
 
   /// A reply from the pool: settles a pending share, or carries work (ETH proxy, CryptoNote).
-  private func response(_ m: RPCMessage) {
+  private func response(_ m: MiningMessage) {
     if let id = m.id, let n = pendingSubmits[id], n > 0 {
       pendingSubmits[id] = n == 1 ? nil : n - 1
       pendingCount -= 1
       if isAccepted(m) { accepted += 1 } else { rejected += 1 }
       return
     }
-    if let id = m.id, pendingLogins.remove(id) != nil,
-      let result = m.result as? [String: Any], let job = result["job"] as? [String: Any]
-    {
-      cryptoNoteJob(job)
+    if let id = m.id, m.has(MW_F_JOB_TARGET) || m.has(MW_F_JOB_ALGO), pendingLogins.remove(id) != nil {
+      cryptoNoteJob(target: m.string(MW_F_JOB_TARGET), algo: m.string(MW_F_JOB_ALGO))
       return
     }
     // ETH proxy work: [header, seed, boundary], as a reply to eth_getWork or pushed with id 0.
-    if variant == .ethProxy, let work = m.result as? [Any], work.count >= 3,
-      let boundary = work[2] as? String, let h = ShareTargets.hashesFor256BitTarget(boundary)
+    if variant == .ethProxy, let boundary = m.string(MW_F_BOUNDARY),
+      let h = ShareTargets.hashesFor256BitTarget(boundary)
     {
       current = .hashes(h)
       lastDifficulty = h
       return
     }
     // EthereumStratum/1.0.0 announces itself in the subscribe reply.
-    if let r = m.result as? [Any], let first = r.first as? [Any],
-      first.contains(where: { ($0 as? String)?.hasPrefix("EthereumStratum") == true })
-    {
-      variant = .ethereumStratum
-    }
+    if m.string(MW_F_SUBSCRIBE_PROTOCOL)?.hasPrefix("EthereumStratum") == true { variant = .ethereumStratum }
   }
 
-  private func isAccepted(_ m: RPCMessage) -> Bool {
-    if m.error != nil { return false }
-    switch m.result {
-    case let b as Bool: return b
-    case let o as [String: Any]:
-      if let s = o["status"] as? String { return s.uppercased() == "OK" }
-      return true
-    case nil: return false
+  /// An error that is not null rejects; `true` or `{"status": "OK"}` accepts; false or null rejects.
+  private func isAccepted(_ m: MiningMessage) -> Bool {
+    let error = m.type(MW_F_ERROR)
+    if error != MW_JV_NONE && error != MW_JV_NULL { return false }
+    switch m.type(MW_F_RESULT) {
+    case MW_JV_TRUE: return true
+    case MW_JV_FALSE, MW_JV_NULL, MW_JV_NONE: return false
+    case MW_JV_OBJECT: return m.string(MW_F_STATUS).map { $0.uppercased() == "OK" } ?? true
     default: return true
     }
   }

@@ -1,7 +1,8 @@
 import MinewatchCore
 
 /// The session layer driven by raw bytes, for the fuzzer: each line goes through the C
-/// matcher's verdict and into one session, both directions, then into a report.
+/// matcher's verdict and the families' dissectors into one session, both directions, then into
+/// a report.
 public enum SessionProbe {
   public static func feed(_ data: UnsafeRawBufferPointer, signatures: Signatures) {
     let a = Endpoint(ip: IPAddress(family: 4, bytes: [10, 0, 0, 1]), port: 40000)
@@ -12,13 +13,18 @@ public enum SessionProbe {
       let bytes = Array(line)
       var top = mw_json_top()
       var method: UInt16 = 0
-      if mw_json_scan_top(bytes, bytes.count, &top) == MW_JSON_OK && top.has_method != 0 {
+      var fields = mw_fields()
+      let ok = mw_json_scan_top(bytes, bytes.count, &top) == MW_JSON_OK
+      if ok && top.has_method != 0 {
         method = bytes.withUnsafeBufferPointer {
           mw_method_lookup($0.baseAddress! + Int(top.method_off), Int(top.method_len))
         }
       }
+      if ok { mw_message_fields(bytes, bytes.count, method, &fields) }
       at += 1_000_000_000
-      s.apply(line: bytes, methodID: method, fromA: i % 2 == 0, at: at)
+      s.apply(
+        methodID: method, message: ok ? MiningMessage(line: bytes, fields: fields) : nil, fromA: i % 2 == 0,
+        at: at)
     }
     s.stats = FlowStats(
       bytesFromA: 1, bytesFromB: 1, packetsFromA: 1, packetsFromB: 1, firstNs: 1, lastNs: at,

@@ -85,9 +85,12 @@ public final class SessionTracker: CoreEventSink {
 
   private func dispatch(_ event: CoreEvent) -> Bool {
     switch event {
-    case .line(let flow, let slot, let at, let a, let b, let fromA, let method, let bytes, _, let http):
+    case .line(
+      let flow, let slot, let at, let a, let b, let fromA, let method, let bytes, _, let fields, let http):
       guard let s = session(flow: flow, slot: slot, a: a, b: b, at: at) else { return true }
-      s.apply(line: bytes, methodID: method, fromA: fromA, at: at)
+      s.apply(
+        methodID: method, message: fields.map { MiningMessage(line: bytes, fields: $0) }, fromA: fromA, at: at
+      )
       if let http { s.noteHTTP(http, fromA: fromA) }
       return true
     case .flowEnd(let flow, _, _, let stats):
