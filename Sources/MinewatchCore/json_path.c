@@ -34,6 +34,17 @@ static bool string_at(walk *w, const uint8_t **s, size_t *n) {
   return false;
 }
 
+/* Past `"key" :` of an object member; the key's raw content in *s, *n. */
+static bool member(walk *w, const uint8_t **s, size_t *n) {
+  ws(w);
+  if (!string_at(w, s, n)) return false;
+  ws(w);
+  if (w->p >= w->end || *w->p != ':') return false;
+  w->p++;
+  ws(w);
+  return true;
+}
+
 static bool skip(walk *w, int depth) {
   if (depth > MW_PATH_MAX_DEPTH || w->p >= w->end) return false;
   uint8_t ch = *w->p;
@@ -49,15 +60,9 @@ static bool skip(walk *w, int depth) {
     if (w->p < w->end && *w->p == close) { w->p++; return true; }
     for (;;) {
       ws(w);
-      if (ch == '{') {
-        const uint8_t *s;
-        size_t n;
-        if (!string_at(w, &s, &n)) return false;
-        ws(w);
-        if (w->p >= w->end || *w->p != ':') return false;
-        w->p++;
-        ws(w);
-      }
+      const uint8_t *s;
+      size_t n;
+      if (ch == '{' && !member(w, &s, &n)) return false;
       if (!skip(w, depth + 1)) return false;
       ws(w);
       if (w->p >= w->end) return false;
@@ -86,11 +91,7 @@ static bool step(walk *w, const mw_json_step *st) {
       if (w->p < w->end && *w->p == '}') return false;
       const uint8_t *s;
       size_t n;
-      if (!string_at(w, &s, &n)) return false;
-      ws(w);
-      if (w->p >= w->end || *w->p != ':') return false;
-      w->p++;
-      ws(w);
+      if (!member(w, &s, &n)) return false;
       if (n == kl && memcmp(s, st->key, kl) == 0) return true;
       if (!skip(w, 1)) return false;
       ws(w);
