@@ -19,8 +19,6 @@ public final class SessionTracker: CoreEventSink {
   private(set) var names: NameTable?
   let maxSessions: Int
   private(set) var open: [UInt32: MiningSession] = [:]
-  /// Called once when a session becomes worth reporting.
-  var onSessionReportable: ((MiningSession) -> Void)?
   /// Called when a reportable session's flow ends.
   var onSessionEnd: ((MiningSession) -> Void)?
   /// Called when a connection to a pool ends without having carried payload.
@@ -78,7 +76,6 @@ public final class SessionTracker: CoreEventSink {
     if let flow = event.flowID, let s = open[flow], !s.announced, s.reportable {
       s.announced = true
       observer?.sessionBecameReportable(s)
-      onSessionReportable?(s)
     }
     return keep
   }
