@@ -35,6 +35,7 @@ static const char *const anomaly_names[MW_AN_COUNT] = {
   [MW_AN_STREAM_RECLAIMED] = "stream_reclaimed",
   [MW_AN_POOL_ADDRESS_EVICTED] = "pool_address_evicted",
   [MW_AN_HOST_ACTIVITY_EVICTED] = "host_activity_evicted",
+  [MW_AN_RHYTHM_EVICTED] = "rhythm_evicted",
 };
 
 const char *mw_anomaly_name(mw_anomaly a) {
@@ -95,6 +96,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->name_ring = calloc(MW_NAME_RING, sizeof(mw_ring_name));
   e->http_values = calloc((size_t)cfg.stream_buffers * 2, sizeof(mw_http_values));
   e->answered = calloc(MW_ANSWERED_ADDRS, sizeof(mw_answered_addr));
+  e->rhythms = calloc(MW_RHYTHM_SLOTS, sizeof(mw_rhythm_slot));
   e->answered_ring = calloc(MW_ANSWERED_NAMES, sizeof(mw_ring_name));
   uint32_t host_sets = 1;
   while (host_sets * MW_HOST_WAYS < cfg.host_records) host_sets <<= 1;
@@ -105,7 +107,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   size_t per_dir = (size_t)cfg.line_max + MW_OOO_BYTES;
   e->stream_memory = calloc(cfg.stream_buffers, 2 * per_dir);
   if (!e->flows || !e->buckets || !e->streams || !e->stream_memory || !e->pool_addrs || !e->name_ring ||
-      !e->http_values || !e->answered || !e->answered_ring ||
+      !e->http_values || !e->answered || !e->answered_ring || !e->rhythms ||
       !e->hosts || !e->port_class) {
     mw_engine_destroy(e);
     return NULL;
@@ -130,6 +132,7 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->name_ring);
   free(e->http_values);
   free(e->answered);
+  free(e->rhythms);
   free(e->answered_ring);
   free(e->hosts);
   free(e->port_class);
@@ -233,6 +236,7 @@ static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, u
   f->bytes[side] += wirelen;
   f->packets[side]++;
   if (p->tcp_flags & (MW_TCP_FIN | MW_TCP_RST)) f->closed = 1;
+  if (f->rhythm && p->payload_len) mw_rhythm_segment(e, f, side, p->payload_len);
   if (f->state == MW_FLOW_DONE || f->state == MW_FLOW_WATCH) return;
   if (p->payload_len == 0) {
     /* A closing flow that showed no mining gives its buffer back now. */

@@ -72,6 +72,7 @@ typedef struct {
   uint32_t bucket;     /* where the flow's tag lives, to free the slot */
   uint32_t next_free;  /* free-list link, index + 1 */
   uint8_t way;
+  uint16_t rhythm;     /* index + 1 into the rhythm records, 0 when none (fits the padding) */
   uint32_t inspected[2];
   uint64_t first_ns, last_ns;
   uint64_t bytes[2], packets[2];
@@ -132,6 +133,18 @@ typedef struct {
   uint32_t idx[MW_BUCKET_WAYS]; /* entry index */
 } mw_bucket;
 
+/* The rhythm record of one followed flow (rhythm.c). */
+enum { MW_RHYTHM_SLOTS = 4096 };
+typedef struct {
+  mw_rhythm r;
+  uint32_t flow_id, flow_slot; /* the owner, to take the record back when it is reused */
+  uint8_t client_side;         /* canonical side of the ClientHello sender */
+  uint8_t awaiting;            /* client segments waiting for their answers */
+  uint16_t awaiting_size;
+  uint64_t awaiting_ns;
+  uint8_t handshake;           /* segments of the handshake still to skip, by direction */
+} mw_rhythm_slot;
+
 struct mw_engine {
   mw_config cfg;
   int linktype;
@@ -158,6 +171,8 @@ struct mw_engine {
   mw_ring_name *name_ring;
   uint32_t name_ring_next, name_gen;
   mw_http_values *http_values; /* 2 per stream buffer, by canonical side */
+  mw_rhythm_slot *rhythms;
+  uint32_t rhythm_next;
   mw_answered_addr *answered;
   mw_ring_name *answered_ring;
   uint32_t answered_next, answered_gen;
@@ -189,6 +204,10 @@ void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const ui
 /* A JSON line of a candidate flow (jsonrpc.c) */
 void mw_jsonrpc_line(mw_engine *e, mw_flow *f, int side, const mw_dir_stream *ds, const uint8_t *line,
                      uint32_t len, bool truncated);
+/* Rhythm of opaque encrypted flows (rhythm.c) */
+void mw_rhythm_start(mw_engine *e, mw_flow *f, int client_side);
+void mw_rhythm_segment(mw_engine *e, mw_flow *f, int side, uint32_t len);
+void mw_rhythm_end(mw_engine *e, mw_flow *f);
 /* HTTP (http.c) */
 /* A request or status line (inline: stream.c asks on every candidate line). */
 static inline bool mw_http_is_start(const uint8_t *p, size_t len) {

@@ -20,7 +20,7 @@ static uint64_t flow_key_hash(const mw_engine *e, const uint8_t *a0, const uint8
 
 static uint64_t idle_limit_ns(const mw_engine *e, const mw_flow *f) {
   uint64_t s = e->cfg.idle_timeout_s;
-  if (f->state == MW_FLOW_MINING || f->keep) s *= 5; /* miners stay quiet between shares */
+  if (f->state == MW_FLOW_MINING || f->keep || f->rhythm) s *= 5; /* miners stay quiet between shares */
   else if (f->closed) s = s < 10 ? s : 10;
   return s * 1000000000ULL;
 }
@@ -120,6 +120,7 @@ int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw
  * the pool. */
 void mw_flow_end(mw_engine *e, mw_flow *f) {
   if (f->state == MW_FLOW_FREE) return;
+  mw_rhythm_end(e, f);
   if (f->keep) {
     mw_event ev = {0};
     ev.kind = MW_EV_FLOW_END;
@@ -135,7 +136,7 @@ void mw_flow_end(mw_engine *e, mw_flow *f) {
   if (e->c.flows_active) e->c.flows_active--;
 }
 
-static bool interesting(const mw_flow *f) { return f->keep || f->state == MW_FLOW_MINING; }
+static bool interesting(const mw_flow *f) { return f->keep || f->rhythm || f->state == MW_FLOW_MINING; }
 
 static bool expired(const mw_engine *e, const mw_flow *f) {
   return e->now_ns > f->last_ns && e->now_ns - f->last_ns > idle_limit_ns(e, f);

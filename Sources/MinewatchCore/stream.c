@@ -78,10 +78,14 @@ static void tls_record(mw_engine *e, mw_flow *f, int side, mw_dir_stream *ds) {
     ev.name_value = value;
     if (mw_emit(e, &ev, f, side)) {
       f->keep = 1;
+      mw_rhythm_start(e, f, side); /* its shares can be counted from the records */
       finish(e, f, MW_FLOW_WATCH);
       return;
     }
   }
+  /* A hello no name attributes (a pool's website is attributed, and never mining): what the
+   * flow does from now on may still be mining, by its rhythm. */
+  if (n >= 0 && !value) mw_rhythm_start(e, f, side);
   finish(e, f, MW_FLOW_DONE);
 }
 

@@ -68,6 +68,11 @@ struct Scan: ParsableCommand {
   @Option(help: "Write each finding's packets and a hash-chained evidence.log into this directory.")
   var evidence: String?
 
+  @Flag(
+    name: .customLong("no-names"),
+    help: "Ignore every pool name and address: find mining only by protocol and by encrypted rhythm.")
+  var noNames = false
+
   func run() throws {
     let sigs: Signatures
     do {
@@ -76,7 +81,8 @@ struct Scan: ParsableCommand {
         throw MinewatchError.signatures(
           "no signature directory found: pass --signatures DIR or set MINEWATCH_SIGNATURES")
       }
-      sigs = try Signatures(directory: dir)
+      let loaded = try Signatures(directory: dir)
+      sigs = noNames ? loaded.withoutNames() : loaded
     } catch let e as MinewatchError {
       fail(e.description)
     }

@@ -45,6 +45,7 @@ typedef enum {
   MW_AN_STREAM_RECLAIMED,       /* an idle non-mining flow gave up its buffer to a new one */
   MW_AN_POOL_ADDRESS_EVICTED,   /* a remembered pool address made room for a newer one */
   MW_AN_HOST_ACTIVITY_EVICTED,  /* a host's connection record made room for another host's */
+  MW_AN_RHYTHM_EVICTED,         /* an opaque flow's rhythm record made room for a newer flow's */
   MW_AN_COUNT
 } mw_anomaly;
 
@@ -173,6 +174,30 @@ uint32_t mw_names_count(const mw_names *n);
  * length (0 if none) and sets *name; -1 when the bytes are not a well-formed hello. */
 int mw_tls_client_hello_sni(const uint8_t *buf, size_t len, const uint8_t **name);
 
+/* ---- The rhythm of an encrypted flow no name attributes (rhythm.c) ---- */
+/* Segments with payload after the handshake, by direction and size. A client segment answered
+ * by a server segment within the answer window is a request/answer pair; a server segment no
+ * client segment preceded is a push. Sizes within MW_RHYTHM_SIZE_SLACK bytes count as one (a
+ * share's nonce and result vary by a byte). */
+enum { MW_RHYTHM_KINDS = 4, MW_RHYTHM_SIZE_SLACK = 2 };
+typedef struct {
+  uint16_t size;        /* the first size seen of the kind */
+  uint16_t answer;      /* pairs: the answer's size */
+  uint32_t count;
+  uint64_t last_ns;
+  double gap_sum, gap_sq; /* seconds between consecutive ones, for their regularity */
+} mw_rhythm_kind;
+
+typedef struct {
+  uint64_t first_ns, last_ns;   /* the ClientHello, the last segment */
+  uint64_t rtt_ns;              /* ClientHello to the first server segment */
+  uint32_t client_segments, server_segments; /* after the handshake */
+  mw_rhythm_kind pairs[MW_RHYTHM_KINDS];
+  mw_rhythm_kind pushes[MW_RHYTHM_KINDS];
+  uint32_t other_pairs, other_pushes; /* of sizes the kinds had no room for */
+  uint64_t bytes_client, bytes_server;
+} mw_rhythm;
+
 /* ---- Engine ---- */
 typedef struct {
   uint8_t family; /* 4 or 6 */
@@ -190,6 +215,8 @@ typedef enum {
   MW_EV_HTTP_HOST,       /* an HTTP Host header that matched the name table */
   MW_EV_FLOW_DATA,       /* the first payload of a flow the callback keeps: from then on it is
                             more than a connection attempt (once per flow) */
+  MW_EV_OPAQUE_FLOW,     /* an encrypted flow no name attributed ended with enough rhythm to
+                            judge (see mw_rhythm); a: the client (ClientHello sender) */
 } mw_event_kind;
 
 typedef struct {
@@ -210,6 +237,8 @@ typedef struct {
   uint8_t http_target_len, http_host_len, http_auth_len;
   /* LINE: what the line's dissector found (offsets into data); NULL when the line was cut */
   const mw_fields *fields;
+  /* OPAQUE_FLOW: the flow's rhythm; valid only during the callback */
+  const mw_rhythm *rhythm;
   /* FLOW_END */
   uint64_t bytes_from_a, bytes_from_b;
   uint64_t packets_from_a, packets_from_b;

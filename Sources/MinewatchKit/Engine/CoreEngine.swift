@@ -8,6 +8,9 @@ public enum CoreEvent {
   case flowEnd(flow: UInt32, a: Endpoint, b: Endpoint, stats: FlowStats)
   /// The first payload of a kept flow: more than a connection attempt.
   case flowData(flow: UInt32, at: UInt64)
+  /// An encrypted flow ended whose rhythm the core followed; `a` sent the ClientHello.
+  case opaqueFlow(
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, rhythm: RhythmStats)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
   case tlsServerName(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
@@ -27,7 +30,7 @@ extension CoreEvent {
     switch self {
     case .line(let flow, _, _, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
       .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _),
-      .flowData(let flow, _):
+      .flowData(let flow, _), .opaqueFlow(let flow, _, _, _, _, _, _):
       return flow
     case .flowEnd, .dnsQuery: return nil
     }
@@ -224,6 +227,11 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
       name: text(), signature: signature(ev.name_value))
   case MW_EV_FLOW_DATA:
     event = .flowData(flow: ev.flow_id, at: ev.ts_ns)
+  case MW_EV_OPAQUE_FLOW:
+    guard let r = ev.rhythm?.pointee else { return 0 }
+    event = .opaqueFlow(
+      flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
+      clientIsA: ev.from_a != 0, rhythm: RhythmStats(r))
   default:
     return 0
   }

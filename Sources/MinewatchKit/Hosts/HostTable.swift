@@ -134,5 +134,7 @@ public final class HostTable {
 
 extension ScanReport.Session {
   /// A session with a pool: its protocol read, or a connection to a pool's name or address.
-  var isPoolSession: Bool { finding == .stratum || finding == .poolConnection }
+  var isPoolSession: Bool {
+    finding == .stratum || finding == .poolConnection || finding == .encryptedPattern
+  }
 }

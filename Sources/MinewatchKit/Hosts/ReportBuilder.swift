@@ -168,8 +168,14 @@ public struct ReportBuilder {
     if sig == nil, let d = m.nameDomain, d.kind != .website {
       sig = d  // a listed pool address, or a name matched before a reload
     }
+    let byRhythm = m.rhythmVerdict != nil && sig == nil
     let finding: ScanReport.Finding =
-      variant.isProtocol ? .stratum : sig?.kind == .browserMiner ? .browserMiner : .poolConnection
+      variant.isProtocol
+      ? .stratum
+      : byRhythm ? .encryptedPattern : sig?.kind == .browserMiner ? .browserMiner : .poolConnection
+    if byRhythm, let v = m.rhythmVerdict { evidence.formUnion(v.reasons.map { "rhythm: " + $0 }) }
+    // Encrypted shares: counted from the records' rhythm when nothing could be read.
+    let estimatedShares = variant.isProtocol ? nil : m.rhythm.flatMap(RhythmJudge.submits)?.count
     // Both directions agreeing is the strongest evidence; one direction or a name is less.
     let confidence: ScanReport.Confidence =
       variant.isProtocol ? (m.sawClientLine && m.sawServerLine ? .high : .medium) : .medium
@@ -215,7 +221,9 @@ public struct ReportBuilder {
     }
     let window = Double(last &- first) / 1e9
     var estimate: HashrateEstimate?
-    if !variant.isProtocol {
+    if let n = estimatedShares {
+      note = "encrypted: \(n) shares estimated from the records' rhythm; their difficulty is not visible"
+    } else if !variant.isProtocol {
       note = variant == .tls ? "encrypted: shares are not visible" : "mining protocol not visible"
     } else if m.submitted == 0 {
       note = "no share seen"
@@ -238,14 +246,14 @@ public struct ReportBuilder {
       .map {
         ScanReport.PrecedingLogin(peer: $0.peer, port: $0.port, secondsBefore: Double(first - $0.ns) / 1e9)
       }
-    return ScanReport.Session(
+    var record = ScanReport.Session(
       finding: finding, confidence: confidence, clientIP: client.ip, clientPort: client.port,
       poolIP: server.ip, poolPort: server.port,
       poolName: sig?.pool, poolDomain: poolDomain, protocolVariant: variant.rawValue,
       algorithm: algorithm, algorithmVariant: m.algorithmHint, coin: coin, login: m.login,
       wallet: parts?.wallet, account: parts?.account, worker: parts?.worker ?? m.worker,
       agent: m.agent, miner: agent?.miner, minerHardware: agent?.hardware, difficulty: m.lastDifficulty,
-      sharesSubmitted: m.submitted,
+      sharesSubmitted: estimatedShares ?? m.submitted,
       sharesAccepted: m.accepted, sharesRejected: m.rejected, hashrate: estimate,
       power: estimate.flatMap { e in
         algorithm.flatMap { signatures.energy[$0] }.map { PowerEstimate.from(e, $0) }
@@ -259,5 +267,7 @@ public struct ReportBuilder {
       evidenceFile: m.evidenceRecord, samples: m.samples,
       hashes: estimate != nil ? hashes : nil,
       hashesPerShare: estimate != nil ? hashes.map { $0 / Double(m.submitted) } : nil)
+    record.sharesEstimated = estimatedShares != nil
+    return record
   }
 }

@@ -19,6 +19,8 @@ public struct ScanReport: Sendable {
     case stratum
     /// A connection to a pool, known by its TLS name, HTTP Host or address.
     case poolConnection = "pool-connection"
+    /// An encrypted flow no name attributes, whose rhythm is a miner's (RhythmJudge).
+    case encryptedPattern = "encrypted-pattern"
     /// A connection to an in-browser mining service.
     case browserMiner = "browser-miner"
     /// Only a DNS lookup of a pool's name.
@@ -28,8 +30,9 @@ public struct ScanReport: Sendable {
       switch self {
       case .stratum: return 0
       case .poolConnection: return 1
-      case .browserMiner: return 2
-      case .poolLookup: return 3
+      case .encryptedPattern: return 2
+      case .browserMiner: return 3
+      case .poolLookup: return 4
       }
     }
     public static func < (a: Finding, b: Finding) -> Bool { a.rank < b.rank }
@@ -82,6 +85,8 @@ public struct ScanReport: Sendable {
     public var sharesSubmitted: Int
     public var sharesAccepted: Int
     public var sharesRejected: Int
+    /// Shares counted from encrypted records' rhythm, not read: an estimate.
+    public var sharesEstimated: Bool = false
     public var hashrate: HashrateEstimate?
     /// Power drawn for that hashrate (signatures/energy.txt), nil when either is unknown.
     public var power: PowerEstimate?

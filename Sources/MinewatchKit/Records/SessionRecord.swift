@@ -44,6 +44,8 @@ public struct SessionRecord: Codable, Sendable, Equatable {
   public var sharesSubmitted: Int
   public var sharesAccepted: Int
   public var sharesRejected: Int
+  /// The shares were counted from encrypted records' rhythm, not read.
+  public var sharesEstimated: Bool
   @Nullable public var hashrateHps: Double?
   @Nullable public var hashrateLowHps: Double?
   @Nullable public var hashrateHighHps: Double?
@@ -78,6 +80,7 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     case sharesSubmitted = "shares_submitted"
     case sharesAccepted = "shares_accepted"
     case sharesRejected = "shares_rejected"
+    case sharesEstimated = "shares_estimated"
     case hashrateHps = "hashrate_hps"
     case hashrateLowHps = "hashrate_low_hps"
     case hashrateHighHps = "hashrate_high_hps"
@@ -121,6 +124,7 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     sharesSubmitted = s.sharesSubmitted
     sharesAccepted = s.sharesAccepted
     sharesRejected = s.sharesRejected
+    sharesEstimated = s.sharesEstimated
     hashrateHps = s.hashrate?.rate
     hashrateLowHps = s.hashrate?.low
     hashrateHighHps = s.hashrate?.high

@@ -74,6 +74,10 @@ public final class MiningSession {
   var firstNs: UInt64
   var lastNs: UInt64
   var sni: String?
+  /// The rhythm the core followed, when the flow was encrypted (shares estimated from it).
+  var rhythm: RhythmStats?
+  /// The verdict on a flow no name attributes: found by its rhythm alone.
+  var rhythmVerdict: RhythmJudge.Verdict?
   var httpHost: String?
   /// The name DNS gave the pool's address for, when a lookup preceded the flow.
   var dnsName: String?
@@ -108,7 +112,9 @@ public final class MiningSession {
   var carriedPayload = false
   /// Worth a report: the protocol with consistent roles, or a pool's name or address on a flow
   /// that carried payload.
-  var reportable: Bool { confirmed && (variant != nil || (nameDomain != nil && carriedPayload)) }
+  var reportable: Bool {
+    confirmed && (variant != nil || (nameDomain != nil && carriedPayload) || rhythmVerdict != nil)
+  }
   /// A connection to a pool that ended without payload.
   var isAttempt: Bool { confirmed && variant == nil && nameDomain != nil && !carriedPayload }
 

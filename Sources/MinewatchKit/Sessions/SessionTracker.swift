@@ -105,6 +105,33 @@ public final class SessionTracker: CoreEventSink {
         onAttempt?(s)
       }
       return false
+    case .opaqueFlow(let flow, let slot, let at, let a, let b, let clientIsA, let rhythm):
+      // A named pool's encrypted session: its shares can be counted from the records.
+      if let s = open[flow] {
+        s.rhythm = rhythm
+        return false
+      }
+      guard let verdict = RhythmJudge.judge(rhythm),
+        let s = session(flow: flow, slot: slot, a: a, b: b, at: rhythm.firstNs)
+      else { return false }
+      s.forceClientIfUnknown(isA: clientIsA)
+      s.rhythm = rhythm
+      s.rhythmVerdict = verdict
+      s.variant = .tls
+      s.carriedPayload = true
+      s.lastNs = max(s.lastNs, at)
+      // The core keeps no statistics of a flow it only followed: the rhythm's stand in.
+      let clientBytes = rhythm.bytesClient
+      let serverBytes = rhythm.bytesServer
+      s.stats = FlowStats(
+        bytesFromA: clientIsA ? clientBytes : serverBytes, bytesFromB: clientIsA ? serverBytes : clientBytes,
+        packetsFromA: UInt64(clientIsA ? rhythm.clientSegments : rhythm.serverSegments),
+        packetsFromB: UInt64(clientIsA ? rhythm.serverSegments : rhythm.clientSegments),
+        firstNs: rhythm.firstNs,
+        lastNs: rhythm.lastNs, carriedPayload: true)
+      open.removeValue(forKey: flow)
+      onSessionEnd?(s)
+      return false
     case .flowData(let flow, let at):
       guard let s = open[flow] else { return false }
       s.carriedPayload = true

@@ -67,6 +67,17 @@ public struct Signatures: Sendable {
 
   public init() {}
 
+  /// The same signatures with no pool names or addresses: only what the traffic itself shows
+  /// (the protocol read, or an encrypted flow's rhythm) can find mining. For measuring
+  /// behavioural detection on any capture (`scan --no-names`).
+  public func withoutNames() -> Signatures {
+    var s = self
+    s.domains = []
+    s.addresses = []
+    s.cryptojacking = s.cryptojacking.filter { $0.what == .agent }
+    return s
+  }
+
   /// Loads a signature directory: `algorithms.txt` and `pools.txt` must be there; `agents.txt`,
   /// `addresses.txt` and any `*.pools.txt` (imported lists) are read when present.
   public init(directory: URL) throws {

@@ -1,0 +1,103 @@
+import MinewatchCore
+
+/// The rhythm of an encrypted flow, as the C core followed it (rhythm.c): request/answer pairs
+/// and server pushes by size, with how regular their gaps were.
+public struct RhythmStats: Sendable, Equatable {
+  public struct Kind: Sendable, Equatable {
+    public var size: Int
+    public var answer: Int
+    public var count: Int
+    /// Mean gap between consecutive ones, and its coefficient of variation (σ/mean): about 1 for
+    /// events at random moments (shares), near 0 for a timer (keepalives, telemetry).
+    public var gapMean: Double
+    public var gapCV: Double
+  }
+
+  public var firstNs: UInt64
+  public var lastNs: UInt64
+  public var rttNs: UInt64
+  public var clientSegments: Int
+  public var serverSegments: Int
+  public var pairs: [Kind]
+  public var pushes: [Kind]
+  public var bytesClient: UInt64
+  public var bytesServer: UInt64
+  public var seconds: Double { Double(lastNs &- firstNs) / 1e9 }
+
+  init(_ r: mw_rhythm) {
+    func kinds(_ t: (mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind)) -> [Kind] {
+      [t.0, t.1, t.2, t.3].filter { $0.count > 0 }.map { k in
+        let gaps = Double(max(Int(k.count) - 1, 0))
+        let mean = gaps > 0 ? k.gap_sum / gaps : 0
+        let variance = gaps > 1 ? max(k.gap_sq / gaps - mean * mean, 0) : 0
+        return Kind(
+          size: Int(k.size), answer: Int(k.answer), count: Int(k.count), gapMean: mean,
+          gapCV: mean > 0 ? variance.squareRoot() / mean : 0)
+      }.sorted { $0.count > $1.count }
+    }
+    firstNs = r.first_ns
+    lastNs = r.last_ns
+    rttNs = r.rtt_ns
+    clientSegments = Int(r.client_segments)
+    serverSegments = Int(r.server_segments)
+    pairs = kinds(r.pairs)
+    pushes = kinds(r.pushes)
+    bytesClient = r.bytes_client
+    bytesServer = r.bytes_server
+  }
+}
+
+/// Whether an encrypted flow's rhythm is a miner's, and why. Every threshold is here, with the
+/// reason it has the value it has.
+public enum RhythmJudge {
+  /// Two minutes: enough for ten shares of a miner at a usual pool difficulty and for a job push.
+  public static let minSeconds = 120.0
+  /// Ten answered submit-like records: fewer say little about a rhythm.
+  public static let minPairs = 10
+  /// Of the client's records after the handshake, this share must be the submit-like kind: a
+  /// miner says little else (an occasional keepalive).
+  public static let minPairShare = 0.6
+  /// A submit (job id, nonce, result hash; an ETH or Bitcoin submit) with TLS's overhead.
+  public static let submitSizes = 100...1200
+  /// The pool's answer is short ("OK", true) and shorter than the submit.
+  public static let maxAnswerSize = 200
+  /// Shares come at random moments: gaps whose σ/mean lies here (1 for a Poisson process);
+  /// a timer's telemetry or keepalive is near 0, bursts of an interactive protocol far above.
+  public static let gapCVRange = 0.5...2.0
+  /// Job pushes: server records no request preceded, at least this many of one size, larger
+  /// than an answer.
+  public static let minPushes = 2
+
+  public struct Verdict: Sendable, Equatable {
+    public var shares: Int
+    public var reasons: [String]
+  }
+
+  /// The submit-like pair kind and the shares it stands for, when the flow has one (used for a
+  /// named pool's encrypted session too, where the name already says it is mining).
+  public static func submits(_ r: RhythmStats) -> RhythmStats.Kind? {
+    r.pairs.first {
+      submitSizes.contains($0.size) && $0.answer <= maxAnswerSize && $0.answer < $0.size
+    }
+  }
+
+  /// A verdict when every sign holds; nil otherwise.
+  public static func judge(_ r: RhythmStats) -> Verdict? {
+    guard r.seconds >= minSeconds, let s = submits(r), s.count >= minPairs,
+      Double(s.count) >= minPairShare * Double(max(r.clientSegments, 1)),
+      gapCVRange.contains(s.gapCV),
+      let push = r.pushes.first(where: { $0.count >= minPushes && $0.size > s.answer })
+    else { return nil }
+    let ms = Double(r.rttNs) / 1e6
+    return Verdict(
+      shares: s.count,
+      reasons: [
+        "submit-like records: \(s.count) × ~\(s.size) B, each answered within one round trip"
+          + " (\(String(format: "%.0f", ms)) ms) by ~\(s.answer) B",
+        "\(push.count) server pushes of ~\(push.size) B that no request preceded",
+        "gaps between submits at random moments (σ/mean \(String(format: "%.2f", s.gapCV)), mean "
+          + "\(String(format: "%.1f", s.gapMean)) s)",
+        "\(Int(r.seconds)) s, \(r.clientSegments) client and \(r.serverSegments) server records",
+      ])
+  }
+}

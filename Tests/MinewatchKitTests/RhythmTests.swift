@@ -1,0 +1,148 @@
+import CaptureForge
+import Foundation
+import Testing
+
+@testable import MinewatchKit
+
+/// Encrypted mining that no name gives away, found by its rhythm: submit-like records answered
+/// within a round trip, job pushes, shares at random moments. Real XMRig over TLS, forged
+/// miners and look-alikes that must stay silent.
+@Suite struct RhythmTests {
+  static let t0: UInt64 = 1_763_900_000 * 1_000_000_000
+
+  /// XMRig 6.26 over TLS 1.3 to a bare address: no SNI, no DNS (EXPECTED.md: 46 shares, 7 pushes).
+  @Test func tlsToABareAddressIsFoundByRhythm() throws {
+    let r = try scan([Paths.capture("miners/xmr_rx0_tls_ip_only_eth.pcap")])
+    #expect(r.miningHosts.map { "\($0.ip)" } == ["10.31.7.40"])
+    let s = try #require(r.host("10.31.7.40")?.sessions.first)
+    #expect(s.finding == .encryptedPattern && s.confidence == .medium && s.protocolVariant == "tls")
+    #expect("\(s.poolIP):\(s.poolPort)" == "203.0.113.99:443" && s.poolDomain == nil)
+    #expect(s.sharesSubmitted == 46 && s.sharesEstimated)  // within 10 % asked; exact here
+    #expect(s.hashrate == nil && s.hashrateNote?.contains("46 shares estimated") == true)
+    #expect(s.evidence.contains { $0.contains("submit-like records: 46 × ~243 B") })
+    #expect(s.evidence.contains { $0.contains("7 server pushes of ~430 B") })
+  }
+
+  /// The TLS miner with a listed name, its names ignored: the rhythm alone finds it.
+  @Test func namedTLSMinerWithNamesIgnored() throws {
+    let r = try Scanner(signatures: loadSignatures().withoutNames())
+      .scan(files: [Paths.capture("miners/xmr_rx0_tls_sni_eth.pcap")])
+    let s = try #require(r.host("10.31.7.26")?.sessions.first)
+    #expect(s.finding == .encryptedPattern && s.poolName == nil)
+    #expect(s.sharesSubmitted == 86)
+  }
+
+  /// The ordinary corpus and the decoys with every name ignored: nothing has a miner's rhythm.
+  @Test func ordinaryTrafficHasNoMinersRhythm() throws {
+    let dir = Paths.captures.appendingPathComponent("ordinary").path
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+      .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+    let decoys = [
+      "public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap",
+      "public/peafowl_ethereum-js-http.pcap",
+    ]
+    let blind = try loadSignatures().withoutNames()
+    var flagged: [String] = []
+    for f in files.map({ "ordinary/" + $0 }) + decoys {
+      guard let r = try? Scanner(signatures: blind).scan(files: [Paths.capture(f)]) else { continue }
+      if r.hosts.contains(where: { $0.sessions.contains { $0.finding == .encryptedPattern } }) {
+        flagged.append(f)
+      }
+    }
+    #expect(files.count == 260 && flagged.isEmpty, "\(flagged)")
+  }
+
+  /// Exponential gaps from a fixed seed: the same capture every run.
+  struct Gaps {
+    var state: UInt64
+    mutating func next(mean: Double) -> Double {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let u = Double(state >> 11) / Double(1 << 53)
+      return -mean * log(1 - u)
+    }
+  }
+
+  /// A TLS flow: hello, the server's flight, then (seconds, from client, size) records.
+  func tlsFlow(_ w: PcapWriter, client: String, server: String, _ records: [(Double, Bool, Int)]) {
+    let c = Conversation(writer: w, client: Peer(client, 50000), server: Peer(server, 443), startNs: Self.t0)
+    c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org").map { $0 })
+    c.send(fromClient: false, [0x16, 0x03, 0x03] + Array(repeating: 0x42, count: 1200))
+    c.send(fromClient: true, [0x17, 0x03, 0x03] + Array(repeating: 0x43, count: 600))
+    var at = 0.0
+    for (t, fromClient, size) in records.sorted(by: { $0.0 < $1.0 }) {
+      c.advance(seconds: t - at)
+      at = t
+      c.send(fromClient: fromClient, [0x17, 0x03, 0x03] + Array(repeating: 0x44, count: size - 3))
+    }
+  }
+
+  /// A miner: submits at random moments (mean `mean` s) answered after 20 ms, jobs pushed now and then.
+  func minerRecords(seed: UInt64, submits: Int, mean: Double, submit: Int, answer: Int, push: Int) -> [(
+    Double, Bool, Int
+  )] {
+    var g = Gaps(state: seed)
+    var out: [(Double, Bool, Int)] = []
+    var t = 5.0
+    for i in 0..<submits {
+      t += g.next(mean: mean)
+      out.append((t, true, submit + i % 2))
+      out.append((t + 0.02, false, answer + i % 2))
+    }
+    var p = 10.0
+    while p < t {
+      out.append((p + 0.5, false, push))
+      p += 60
+    }
+    return out
+  }
+
+  @Test func forgedMinersAreFoundWhateverTheirSizes() throws {
+    let r = try scanForged("rhythm-miners.pcap") { w in
+      tlsFlow(
+        w, client: "10.35.0.1", server: "198.51.100.70",
+        minerRecords(seed: 1, submits: 60, mean: 8, submit: 244, answer: 85, push: 430))
+      // Another pool, another TLS version: other sizes, the same rhythm.
+      tlsFlow(
+        w, client: "10.35.0.2", server: "198.51.100.71",
+        minerRecords(seed: 2, submits: 40, mean: 12, submit: 330, answer: 120, push: 900))
+    }
+    for (ip, shares) in [("10.35.0.1", 60), ("10.35.0.2", 40)] {
+      let s = try #require(r.host(ip)?.sessions.first, "\(ip)")
+      #expect(s.finding == .encryptedPattern && s.sharesSubmitted == shares, "\(ip)")
+    }
+  }
+
+  @Test func lookAlikesStaySilent() throws {
+    let r = try scanForged("rhythm-decoys.pcap") { w in
+      // Telemetry on a timer (MQTT QoS 1 over TLS): request/answer pairs of a miner's sizes, but
+      // every 5 s exactly.
+      var telemetry: [(Double, Bool, Int)] = []
+      for i in 0..<80 {
+        telemetry.append((5 + Double(i) * 5, true, 244))
+        telemetry.append((5 + Double(i) * 5 + 0.02, false, 85))
+      }
+      for i in 0..<6 { telemetry.append((7.5 + Double(i) * 60, false, 430)) }
+      tlsFlow(w, client: "10.35.1.1", server: "198.51.100.80", telemetry)
+      // A miner's rhythm, but too short to judge (90 s).
+      tlsFlow(
+        w, client: "10.35.1.2", server: "198.51.100.81",
+        minerRecords(seed: 3, submits: 30, mean: 3, submit: 244, answer: 85, push: 430))
+      // Chat: messages of every size at random moments, few answers of a constant size.
+      var g = Gaps(state: 4)
+      var chat: [(Double, Bool, Int)] = []
+      var t = 5.0
+      for i in 0..<80 {
+        t += g.next(mean: 6)
+        chat.append((t, i % 3 != 0, 60 + (i * 37) % 900))
+      }
+      tlsFlow(w, client: "10.35.1.3", server: "198.51.100.82", chat)
+      // A miner with no job pushes at all: not enough to say.
+      tlsFlow(
+        w, client: "10.35.1.4", server: "198.51.100.83",
+        minerRecords(seed: 5, submits: 60, mean: 8, submit: 244, answer: 85, push: 430).filter {
+          $0.1 || $0.2 < 400
+        })
+    }
+    #expect(r.miningHosts.isEmpty, "\(r.miningHosts.map { "\($0.ip)" })")
+  }
+}
