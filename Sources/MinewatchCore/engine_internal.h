@@ -143,6 +143,7 @@ typedef struct {
   uint16_t awaiting_size;
   uint64_t awaiting_ns;
   uint8_t handshake;           /* segments of the handshake still to skip, by direction */
+  uint32_t pairs_total;        /* answered pairs of every size, for the checkpoints */
 } mw_rhythm_slot;
 
 struct mw_engine {

@@ -98,6 +98,16 @@ void mw_rhythm_segment(mw_engine *e, mw_flow *f, int side, uint32_t len) {
     mw_rhythm_kind *k = kind_for(r->pairs, s->awaiting_size, len, true);
     if (k) note_gap(k, s->awaiting_ns);
     else r->other_pairs++;
+    /* A miner's connection can last days: its rhythm goes up while it lasts, not only at its
+     * end (every 16 pairs, every 256 past 256), so the daemon can report it live. */
+    uint32_t n = ++s->pairs_total;
+    if (n % (n > 256 ? 256 : 16) == 0) {
+      mw_event ev = {0};
+      ev.kind = MW_EV_OPAQUE_FLOW;
+      ev.rhythm = r;
+      ev.ongoing = 1;
+      if (mw_emit(e, &ev, f, s->client_side)) f->keep = 1;
+    }
     return;
   }
   s->awaiting = 0;
@@ -120,5 +130,5 @@ void mw_rhythm_end(mw_engine *e, mw_flow *f) {
   ev.kind = MW_EV_OPAQUE_FLOW;
   ev.rhythm = &s->r;
   ev.ts_ns = s->r.last_ns;
-  mw_emit(e, &ev, f, s->client_side);
+  if (mw_emit(e, &ev, f, s->client_side)) f->keep = 1;
 }

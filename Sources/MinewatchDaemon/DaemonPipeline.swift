@@ -108,7 +108,7 @@ public final class DaemonPipeline {
   }
 
   private func announce(flow: UInt32, _ r: ScanReport.Session) {
-    let isPool = r.finding == .stratum || r.finding == .poolConnection
+    let isPool = r.isPoolSession
     announced[flow] = Announced(host: r.clientIP, pool: "\(r.poolIP)", isPool: isPool)
     sessionsStarted += 1
     metrics?.sessionsStarted.increment()
@@ -195,7 +195,7 @@ public final class DaemonPipeline {
   private func hostsNow() -> [(ScanReport.Host, mbps: Double)] {
     let now = pipeline.openSessions()
     return now.byHost.compactMap { ip, open in
-      let pool = open.filter { $0.finding == .stratum || $0.finding == .poolConnection }
+      let pool = open.filter(\.isPoolSession)
       guard !pool.isEmpty else { return nil }
       let mbps = pool.reduce(0.0) { sum, r in
         let seconds = Double(r.lastNs &- r.firstNs) / 1e9

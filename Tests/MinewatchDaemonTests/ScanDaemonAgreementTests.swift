@@ -41,7 +41,8 @@ import Testing
   static let captures = [
     "miners/btc_sha256d_cpuminer_eth.pcap", "miners/ltc_scrypt_cpuminer_eth.pcap",
     "miners/xmr_rx0_plain_eth.pcap", "miners/xmr_rx0_tls_sni_eth.pcap",
-    "miners/xmr_rx0_reconnect_seedchange_eth.pcap", "public/ndpi_mining.pcapng",
+    "miners/xmr_rx0_reconnect_seedchange_eth.pcap", "miners/xmr_rx0_tls_ip_only_eth.pcap",
+    "public/ndpi_mining.pcapng",
     "public/zeekcm_coinhive-stratum.pcap", "public/zeekcm_bitcoin-mining-in-progress.pcap",
   ]
 
@@ -114,5 +115,29 @@ import Testing
     for bad in ["0", "30s", "9999999999999999999d", "400d", "soon"] {
       #expect(throws: MinewatchError.self) { _ = try config([("host_retention", bad)]) }
     }
+  }
+}
+
+@Suite struct LiveRhythmTests {
+  /// An encrypted miner found by its rhythm is announced while its connection lasts, not when
+  /// it ends: a sensor would otherwise say nothing of a connection that lasts for days.
+  @Test func encryptedMinerIsAnnouncedWhileItMines() throws {
+    let alerts = try Daemon.replay(
+      files: [Paths.capture("miners/xmr_rx0_tls_ip_only_eth.pcap")],
+      config: config([("summary_interval", "60")]),
+      keepAlerts: true)
+    let start = try #require(alerts.first { $0.kind == .sessionStart })
+    let end = try #require(alerts.first { $0.kind == .sessionEnd })
+    #expect(
+      start.json["finding"] as? String == "encrypted-pattern" && start.json["host"] as? String == "10.31.7.40"
+    )
+    #expect(
+      end.timeNs > start.timeNs + 200_000_000_000,
+      "announced \((end.timeNs - start.timeNs) / 1_000_000_000) s before the end")
+    #expect(
+      (end.json["shares_submitted"] as? Int ?? 0) == 46 && end.json["shares_estimated"] as? Bool == true)
+    // A summary while it mined already counts the host.
+    let during = alerts.filter { $0.kind == .summary && $0.timeNs > start.timeNs && $0.timeNs < end.timeNs }
+    #expect(during.contains { ($0.json["mining_hosts"] as? Int ?? 0) == 1 })
   }
 }

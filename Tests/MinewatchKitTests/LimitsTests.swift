@@ -177,7 +177,8 @@ import Testing
     let file = try forge("tls-flows.pcap") { w in
       for i in 0..<5_000 {
         let c = Conversation(
-          writer: w, client: Peer("10.36.\(i / 250).\(i % 250 + 1)", 50000), server: Peer("198.51.100.90", 443),
+          writer: w, client: Peer("10.36.\(i / 250).\(i % 250 + 1)", 50000),
+          server: Peer("198.51.100.90", 443),
           startNs: Self.t0 + UInt64(i) * 1_000_000)
         c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
       }

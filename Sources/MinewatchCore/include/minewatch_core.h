@@ -215,8 +215,9 @@ typedef enum {
   MW_EV_HTTP_HOST,       /* an HTTP Host header that matched the name table */
   MW_EV_FLOW_DATA,       /* the first payload of a flow the callback keeps: from then on it is
                             more than a connection attempt (once per flow) */
-  MW_EV_OPAQUE_FLOW,     /* an encrypted flow no name attributed ended with enough rhythm to
-                            judge (see mw_rhythm); a: the client (ClientHello sender) */
+  MW_EV_OPAQUE_FLOW,     /* the rhythm of a followed encrypted flow (see mw_rhythm): while it
+                            lasts, every 16 answered pairs (every 256 past 256), and when it
+                            ends (ongoing 0); return 1 to keep the flow's statistics */
 } mw_event_kind;
 
 typedef struct {
@@ -237,8 +238,9 @@ typedef struct {
   uint8_t http_target_len, http_host_len, http_auth_len;
   /* LINE: what the line's dissector found (offsets into data); NULL when the line was cut */
   const mw_fields *fields;
-  /* OPAQUE_FLOW: the flow's rhythm; valid only during the callback */
+  /* OPAQUE_FLOW: the flow's rhythm, valid only during the callback; 1 while the flow lasts */
   const mw_rhythm *rhythm;
+  uint8_t ongoing;
   /* FLOW_END */
   uint64_t bytes_from_a, bytes_from_b;
   uint64_t packets_from_a, packets_from_b;

@@ -10,7 +10,8 @@ public enum CoreEvent {
   case flowData(flow: UInt32, at: UInt64)
   /// An encrypted flow ended whose rhythm the core followed; `a` sent the ClientHello.
   case opaqueFlow(
-    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, rhythm: RhythmStats)
+    flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, clientIsA: Bool, rhythm: RhythmStats,
+    ongoing: Bool)
   case dnsQuery(at: UInt64, host: IPAddress, name: String, signature: Int)
   case tlsServerName(
     flow: UInt32, slot: UInt32, at: UInt64, a: Endpoint, b: Endpoint, fromA: Bool,
@@ -30,7 +31,7 @@ extension CoreEvent {
     switch self {
     case .line(let flow, _, _, _, _, _, _, _, _, _, _), .tlsServerName(let flow, _, _, _, _, _, _, _),
       .poolFlow(let flow, _, _, _, _, _, _, _), .httpHost(let flow, _, _, _, _, _, _, _),
-      .flowData(let flow, _), .opaqueFlow(let flow, _, _, _, _, _, _):
+      .flowData(let flow, _), .opaqueFlow(let flow, _, _, _, _, _, _, _):
       return flow
     case .flowEnd, .dnsQuery: return nil
     }
@@ -231,7 +232,7 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
     guard let r = ev.rhythm?.pointee else { return 0 }
     event = .opaqueFlow(
       flow: ev.flow_id, slot: ev.flow_slot, at: ev.ts_ns, a: Endpoint(ev.a), b: Endpoint(ev.b),
-      clientIsA: ev.from_a != 0, rhythm: RhythmStats(r))
+      clientIsA: ev.from_a != 0, rhythm: RhythmStats(r), ongoing: ev.ongoing != 0)
   default:
     return 0
   }

@@ -133,8 +133,9 @@ public final class HostTable {
 }
 
 extension ScanReport.Session {
-  /// A session with a pool: its protocol read, or a connection to a pool's name or address.
-  var isPoolSession: Bool {
+  /// A session with a pool: its protocol read, a connection to a pool's name or address, or an
+  /// encrypted flow with a miner's rhythm.
+  public var isPoolSession: Bool {
     finding == .stratum || finding == .poolConnection || finding == .encryptedPattern
   }
 }

@@ -105,11 +105,14 @@ public final class SessionTracker: CoreEventSink {
         onAttempt?(s)
       }
       return false
-    case .opaqueFlow(let flow, let slot, let at, let a, let b, let clientIsA, let rhythm):
-      // A named pool's encrypted session: its shares can be counted from the records.
+    case .opaqueFlow(let flow, let slot, let at, let a, let b, let clientIsA, let rhythm, _):
+      // While the flow lasts and when it ends. A session already open (a named pool's, or one
+      // found by an earlier look) takes the newer figures; its FLOW_END ends it.
       if let s = open[flow] {
         s.rhythm = rhythm
-        return false
+        if s.rhythmVerdict != nil, let v = RhythmJudge.judge(rhythm) { s.rhythmVerdict = v }
+        s.lastNs = max(s.lastNs, at)
+        return true
       }
       guard let verdict = RhythmJudge.judge(rhythm),
         let s = session(flow: flow, slot: slot, a: a, b: b, at: rhythm.firstNs)
@@ -120,18 +123,7 @@ public final class SessionTracker: CoreEventSink {
       s.variant = .tls
       s.carriedPayload = true
       s.lastNs = max(s.lastNs, at)
-      // The core keeps no statistics of a flow it only followed: the rhythm's stand in.
-      let clientBytes = rhythm.bytesClient
-      let serverBytes = rhythm.bytesServer
-      s.stats = FlowStats(
-        bytesFromA: clientIsA ? clientBytes : serverBytes, bytesFromB: clientIsA ? serverBytes : clientBytes,
-        packetsFromA: UInt64(clientIsA ? rhythm.clientSegments : rhythm.serverSegments),
-        packetsFromB: UInt64(clientIsA ? rhythm.serverSegments : rhythm.clientSegments),
-        firstNs: rhythm.firstNs,
-        lastNs: rhythm.lastNs, carriedPayload: true)
-      open.removeValue(forKey: flow)
-      onSessionEnd?(s)
-      return false
+      return true  // kept: the flow's end brings its statistics
     case .flowData(let flow, let at):
       guard let s = open[flow] else { return false }
       s.carriedPayload = true
