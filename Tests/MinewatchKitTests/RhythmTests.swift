@@ -39,7 +39,7 @@ import Testing
       .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     let decoys = [
       "public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap",
-      "public/peafowl_ethereum-js-http.pcap",
+      "public/peafowl_ethereum-js-http.pcap", "decoys/mqtt_tls_telemetry.pcap",
     ]
     let blind = try loadSignatures().withoutNames()
     var flagged: [String] = []
@@ -50,6 +50,16 @@ import Testing
       }
     }
     #expect(files.count == 260 && flagged.isEmpty, "\(flagged)")
+  }
+
+  /// A real broker and client (Mosquitto, paho-mqtt) over TLS 1.3 for 200 s: QoS 1 telemetry at
+  /// random moments, each answered by a PUBACK, and commands pushed now and then. Its rhythm is
+  /// a miner's; its answers (26 B) are too small for JSON and its pushes too small for work.
+  @Test func realMQTTTelemetryIsNotMining() throws {
+    let file = Paths.capture("decoys/mqtt_tls_telemetry.pcap")
+    let r = try Scanner(signatures: loadSignatures().withoutNames()).scan(files: [file])
+    #expect(r.capture.packets > 200 && r.capture.durationSeconds > 200)
+    #expect(r.miningHosts.isEmpty)
   }
 
   /// Exponential gaps from a fixed seed: the same capture every run.

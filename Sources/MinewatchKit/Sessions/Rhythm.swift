@@ -59,14 +59,19 @@ public enum RhythmJudge {
   public static let minPairShare = 0.6
   /// A submit (job id, nonce, result hash; an ETH or Bitcoin submit) with TLS's overhead.
   public static let submitSizes = 100...1200
-  /// The pool's answer is short ("OK", true) and shorter than the submit.
-  public static let maxAnswerSize = 200
+  /// The pool's answer is short ("OK", true) and shorter than the submit, but it is JSON: a
+  /// JSON-RPC result, however terse, and TLS's 21–29 bytes of framing make 40 at least. A
+  /// binary protocol's acknowledgement is smaller (MQTT's PUBACK over TLS 1.3: 26 bytes; a real
+  /// broker's QoS 1 telemetry at random moments has a miner's rhythm otherwise).
+  public static let answerSizes = 40...200
   /// Shares come at random moments: gaps whose σ/mean lies here (1 for a Poisson process);
   /// a timer's telemetry or keepalive is near 0, bursts of an interactive protocol far above.
   public static let gapCVRange = 0.5...2.0
   /// Job pushes: server records no request preceded, at least this many of one size, larger
-  /// than an answer.
+  /// than an answer and large enough to carry work (a block header or blob in hex, a job id, a
+  /// target: hundreds of bytes).
   public static let minPushes = 2
+  public static let minPushSize = 150
 
   public struct Verdict: Sendable, Equatable {
     public var shares: Int
@@ -77,7 +82,7 @@ public enum RhythmJudge {
   /// named pool's encrypted session too, where the name already says it is mining).
   public static func submits(_ r: RhythmStats) -> RhythmStats.Kind? {
     r.pairs.first {
-      submitSizes.contains($0.size) && $0.answer <= maxAnswerSize && $0.answer < $0.size
+      submitSizes.contains($0.size) && answerSizes.contains($0.answer) && $0.answer < $0.size
     }
   }
 
@@ -86,7 +91,9 @@ public enum RhythmJudge {
     guard r.seconds >= minSeconds, let s = submits(r), s.count >= minPairs,
       Double(s.count) >= minPairShare * Double(max(r.clientSegments, 1)),
       gapCVRange.contains(s.gapCV),
-      let push = r.pushes.first(where: { $0.count >= minPushes && $0.size > s.answer })
+      let push = r.pushes.first(where: {
+        $0.count >= minPushes && $0.size > s.answer && $0.size >= minPushSize
+      })
     else { return nil }
     let ms = Double(r.rttNs) / 1e6
     return Verdict(
