@@ -111,6 +111,9 @@ void mw_rhythm_segment(mw_engine *e, mw_flow *f, int side, uint32_t len) {
     return;
   }
   s->awaiting = 0;
+  uint32_t slot = r->push_total++ % MW_RHYTHM_PUSH_TIMES;
+  r->push_ns[slot] = now;
+  r->push_size[slot] = (uint16_t)(len > 65535 ? 65535 : len);
   mw_rhythm_kind *k = kind_for(r->pushes, len, 0, false);
   if (k) note_gap(k, now);
   else r->other_pushes++;

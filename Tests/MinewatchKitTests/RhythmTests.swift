@@ -155,4 +155,45 @@ import Testing
     }
     #expect(r.miningHosts.isEmpty, "\(r.miningHosts.map { "\($0.ip)" })")
   }
+
+  /// Pushes that coincide with the job pushes of a readable Monero miner on the same network name
+  /// the algorithm, hence the coin; pushes at other moments say nothing of it.
+  @Test func pushesCoincidingWithReadableJobsNameTheCoin() throws {
+    let blocks: [Double] = [40, 95, 170, 230, 300, 365]
+    let r = try scanForged("rhythm-corroborated.pcap") { w in
+      // A readable XMRig-style miner whose pool pushes a job at each new block.
+      let plain = Conversation(
+        writer: w, client: Peer("10.35.2.1", 41000), server: Peer("198.51.100.20", 3333), startNs: Self.t0)
+      Scenarios.cryptoNote(plain, login: "48edfHu7V9Z84YzzMa6fUueo", shares: 0, interval: 1)
+      var at = 0.0
+      for b in blocks {
+        plain.advance(seconds: b - at)
+        at = b
+        plain.send(
+          fromClient: false,
+          line:
+            #"{"jsonrpc":"2.0","method":"job","params":{"blob":"0606e898","job_id":"8","target":"dc460300","algo":"rx/0"}}"#
+        )
+      }
+      // Two encrypted miners: one whose pool pushes at those moments (+0.4 s), one at others.
+      var same = minerRecords(seed: 6, submits: 60, mean: 6, submit: 244, answer: 85, push: 430).filter {
+        $0.1 || $0.2 < 400
+      }
+      same += blocks.map { ($0 + 0.4, false, 430) }
+      tlsFlow(w, client: "10.35.2.2", server: "198.51.100.95", same)
+      tlsFlow(
+        w, client: "10.35.2.3", server: "198.51.100.96",
+        minerRecords(seed: 7, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
+    }
+    let corroborated = try #require(r.host("10.35.2.2")?.sessions.first)
+    #expect(corroborated.finding == .encryptedPattern)
+    #expect(
+      corroborated.evidence.contains {
+        $0.contains("6 of its last 6 pushes came within 2 s of job pushes to readable rx/0 miners")
+      })
+    #expect(corroborated.algorithm == "randomx" && corroborated.coin == "XMR")
+    let alone = try #require(r.host("10.35.2.3")?.sessions.first)
+    #expect(alone.finding == .encryptedPattern && alone.coin == nil)
+    #expect(!alone.evidence.contains { $0.contains("job pushes to readable") })
+  }
 }

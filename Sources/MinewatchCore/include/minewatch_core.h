@@ -179,7 +179,7 @@ int mw_tls_client_hello_sni(const uint8_t *buf, size_t len, const uint8_t **name
  * by a server segment within the answer window is a request/answer pair; a server segment no
  * client segment preceded is a push. Sizes within MW_RHYTHM_SIZE_SLACK bytes count as one (a
  * share's nonce and result vary by a byte). */
-enum { MW_RHYTHM_KINDS = 4, MW_RHYTHM_SIZE_SLACK = 2 };
+enum { MW_RHYTHM_KINDS = 4, MW_RHYTHM_SIZE_SLACK = 2, MW_RHYTHM_PUSH_TIMES = 16 };
 typedef struct {
   uint16_t size;        /* the first size seen of the kind */
   uint16_t answer;      /* pairs: the answer's size */
@@ -196,6 +196,11 @@ typedef struct {
   mw_rhythm_kind pushes[MW_RHYTHM_KINDS];
   uint32_t other_pairs, other_pushes; /* of sizes the kinds had no room for */
   uint64_t bytes_client, bytes_server;
+  /* The latest pushes' times and sizes (a ring; push_total counts all), to compare with the
+   * job pushes of readable miners on the same network. */
+  uint64_t push_ns[MW_RHYTHM_PUSH_TIMES];
+  uint16_t push_size[MW_RHYTHM_PUSH_TIMES];
+  uint32_t push_total;
 } mw_rhythm;
 
 /* ---- Engine ---- */

@@ -78,6 +78,9 @@ public final class MiningSession {
   var rhythm: RhythmStats?
   /// The verdict on a flow no name attributes: found by its rhythm alone.
   var rhythmVerdict: RhythmJudge.Verdict?
+  /// Told of each job the pool pushes (its algorithm, or the protocol when none is named, and
+  /// when): encrypted flows' pushes are compared with them.
+  var onJob: ((String, UInt64) -> Void)?
   var httpHost: String?
   /// The name DNS gave the pool's address for, when a lookup preceded the flow.
   var dnsName: String?
@@ -267,9 +270,11 @@ public final class MiningSession {
       }
     case .notify:
       variant = variant ?? .stratum
+      onJob?(algorithmHint ?? variant?.rawValue ?? "stratum", lastNs)
     case .cnJob:
       variant = .cryptoNote
       cryptoNoteJob(target: m.string(MW_F_TARGET), algo: m.string(MW_F_ALGO))
+      onJob?(algorithmHint ?? "cryptonote", lastNs)
     default:
       break
     }

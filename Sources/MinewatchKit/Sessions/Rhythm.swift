@@ -22,7 +22,14 @@ public struct RhythmStats: Sendable, Equatable {
   public var pushes: [Kind]
   public var bytesClient: UInt64
   public var bytesServer: UInt64
+  /// The latest pushes (at most 16), oldest first: time and size.
+  public var recentPushes: [(ns: UInt64, size: Int)]
   public var seconds: Double { Double(lastNs &- firstNs) / 1e9 }
+
+  public static func == (a: RhythmStats, b: RhythmStats) -> Bool {
+    a.firstNs == b.firstNs && a.lastNs == b.lastNs && a.pairs == b.pairs && a.pushes == b.pushes
+      && a.recentPushes.map(\.ns) == b.recentPushes.map(\.ns)
+  }
 
   init(_ r: mw_rhythm) {
     func kinds(_ t: (mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind)) -> [Kind] {
@@ -44,6 +51,11 @@ public struct RhythmStats: Sendable, Equatable {
     pushes = kinds(r.pushes)
     bytesClient = r.bytes_client
     bytesServer = r.bytes_server
+    let n = Int(MW_RHYTHM_PUSH_TIMES)
+    let total = Int(r.push_total)
+    let times = withUnsafeBytes(of: r.push_ns) { Array($0.bindMemory(to: UInt64.self)) }
+    let sizes = withUnsafeBytes(of: r.push_size) { Array($0.bindMemory(to: UInt16.self)) }
+    recentPushes = (max(0, total - n)..<total).map { (times[$0 % n], Int(sizes[$0 % n])) }
   }
 }
 
@@ -106,5 +118,37 @@ public enum RhythmJudge {
           + "\(String(format: "%.1f", s.gapMean)) s)",
         "\(Int(r.seconds)) s, \(r.clientSegments) client and \(r.serverSegments) server records",
       ])
+  }
+}
+
+/// When readable miners' pools pushed jobs, by algorithm (or protocol): bounded, the newest kept.
+struct JobTimes {
+  static let maxLabels = 16
+  static let maxTimes = 512
+  /// Pushes this close in time are one event (a block reaching the network).
+  static let windowNs: UInt64 = 2_000_000_000
+  private(set) var byLabel: [String: [UInt64]] = [:]
+
+  mutating func note(_ label: String, at ns: UInt64) {
+    guard byLabel[label] != nil || byLabel.count < Self.maxLabels else { return }
+    var times = byLabel[label, default: []]
+    times.append(ns)
+    if times.count > Self.maxTimes { times.removeFirst(times.count - Self.maxTimes) }
+    byLabel[label] = times
+  }
+
+  /// The label most of these push times coincide with: at least two, and at least half.
+  func coinciding(_ pushes: [UInt64]) -> (label: String, matched: Int)? {
+    var best: (String, Int)?
+    for (label, times) in byLabel {
+      let sorted = times.sorted()
+      let matched = pushes.filter { p in
+        let i = sorted.partitionPoint { $0 + Self.windowNs < p }
+        return i < sorted.count && sorted[i] <= p + Self.windowNs
+      }.count
+      if matched > (best?.1 ?? 0) { best = (label, matched) }
+    }
+    guard let (label, matched) = best, matched >= 2, matched * 2 >= pushes.count else { return nil }
+    return (label, matched)
   }
 }

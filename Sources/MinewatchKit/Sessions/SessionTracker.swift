@@ -58,6 +58,7 @@ public final class SessionTracker: CoreEventSink {
       return nil
     }
     let s = MiningSession(flowID: flow, slot: slot, a: a, b: b, at: at)
+    s.onJob = { [unowned self] label, ns in self.jobs.note(label, at: ns) }
     if let lookup = activityLookup {
       for ip in [a.ip, b.ip] { if let act = lookup(ip) { s.activityAtStart[ip] = act } }
     }
@@ -110,7 +111,7 @@ public final class SessionTracker: CoreEventSink {
       // found by an earlier look) takes the newer figures; its FLOW_END ends it.
       if let s = open[flow] {
         s.rhythm = rhythm
-        if s.rhythmVerdict != nil, let v = RhythmJudge.judge(rhythm) { s.rhythmVerdict = v }
+        if s.rhythmVerdict != nil, let v = RhythmJudge.judge(rhythm) { corroborate(s, v) }
         s.lastNs = max(s.lastNs, at)
         return true
       }
@@ -119,7 +120,7 @@ public final class SessionTracker: CoreEventSink {
       else { return false }
       s.forceClientIfUnknown(isA: clientIsA)
       s.rhythm = rhythm
-      s.rhythmVerdict = verdict
+      corroborate(s, verdict)
       s.variant = .tls
       s.carriedPayload = true
       s.lastNs = max(s.lastNs, at)
@@ -175,6 +176,25 @@ public final class SessionTracker: CoreEventSink {
       s.markEncrypted(serverName: name, helloFromA: fromA)
       return true
     }
+  }
+
+  /// Job pushes of readable miners by algorithm, to compare encrypted flows' pushes with.
+  private(set) var jobs = JobTimes()
+
+  /// A verdict with what other flows say of it: pushes that coincide with readable miners' job
+  /// pushes of one algorithm (a new block reaches every miner of a coin at once) strengthen it
+  /// and name the algorithm, hence the coin.
+  private func corroborate(_ s: MiningSession, _ verdict: RhythmJudge.Verdict) {
+    var v = verdict
+    let pushes = s.rhythm?.recentPushes.filter { $0.size >= RhythmJudge.minPushSize }.map(\.ns) ?? []
+    if let c = jobs.coinciding(pushes) {
+      v.reasons.append(
+        "\(c.matched) of its last \(pushes.count) pushes came within 2 s of job pushes to readable \(c.label) miners"
+      )
+      let algorithm = ReportBuilder.canonicalAlgorithm(c.label)
+      if signatures.algorithms[algorithm] != nil { s.algorithmHint = c.label }
+    }
+    s.rhythmVerdict = v
   }
 
   /// A host's lookups of pool names: the evidence left when no connection follows.
