@@ -76,7 +76,8 @@ import Testing
         Paths.repo.appendingPathComponent("systemd/assets.example.csv").path, "--evidence-dir",
         dir + "/evidence",
         "--replay", Self.sample, "--replay", Paths.capture("miners/xmr_rx0_reconnect_seedchange_eth.pcap"),
-        "--replay", Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap"),
+        "--replay", Paths.capture("miners/btc_sha256d_cpuminer_eth.pcap"), "--replay",
+        Paths.capture("miners/xmr_rx0_tls_ip_only_eth.pcap"),
       ])
     #expect(r.status == 0, "\(r.stderr)")
     let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
@@ -90,6 +91,11 @@ import Testing
       kinds.isSuperset(of: [
         "session_start", "session_end", "host_update", "host_table", "summary", "evidence",
       ]))
+    // The encrypted miner found by its rhythm is among them, its shares marked as estimated.
+    #expect(
+      lines.contains {
+        $0.contains(#""finding":"encrypted-pattern""#) && $0.contains(#""shares_estimated":true"#)
+      })
     // And a line that breaks it is caught: the validator is not a rubber stamp.
     #expect(!validator.validate(["event": "summary", "time": "x"]).isEmpty)
     #expect(!validator.validate(["event": "session_start", "time": "x", "surprise": 1]).isEmpty)
