@@ -134,7 +134,7 @@ typedef struct {
 } mw_bucket;
 
 /* The rhythm record of one followed flow (rhythm.c). */
-enum { MW_RHYTHM_SLOTS = 4096 };
+enum { MW_RHYTHM_SLOTS = 4096, MW_RHYTHM_PROBE = 8 };
 typedef struct {
   mw_rhythm r;
   uint32_t flow_id, flow_slot; /* the owner, to take the record back when it is reused */

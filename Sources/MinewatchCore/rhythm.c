@@ -40,13 +40,39 @@ static mw_rhythm_kind *kind_for(mw_rhythm_kind *kinds, uint32_t size, uint32_t a
   return NULL;
 }
 
+/* How much a followed flow has shown: a miner's answered pairs keep its record against the
+ * crowd of new TLS connections a gateway sees every second. */
+static uint32_t promise(const mw_engine *e, const mw_rhythm_slot *s) {
+  if (!s->flow_id) return 0;
+  const mw_flow *f = &e->flows[s->flow_slot];
+  if (f->state == MW_FLOW_FREE || f->id != s->flow_id) return 0; /* its flow is gone */
+  if (f->keep) return UINT32_MAX; /* the layer above found mining in it */
+  return s->pairs_total + 1;
+}
+
 void mw_rhythm_start(mw_engine *e, mw_flow *f, int client_side) {
   if (f->rhythm || !e->rhythms) return;
-  uint32_t idx = e->rhythm_next++ % MW_RHYTHM_SLOTS;
+  /* Of eight records from the cursor on, a free one, else the one that has shown least (the
+   * oldest among equals comes first from the cursor). */
+  uint32_t idx = e->rhythm_next % MW_RHYTHM_SLOTS, best = UINT32_MAX;
+  for (uint32_t i = 0; i < MW_RHYTHM_PROBE; i++) {
+    uint32_t j = (e->rhythm_next + i) % MW_RHYTHM_SLOTS;
+    uint32_t p = promise(e, &e->rhythms[j]);
+    if (p < best) {
+      best = p;
+      idx = j;
+      if (p == 0) break;
+    }
+  }
+  e->rhythm_next = idx + 1;
+  if (best == UINT32_MAX) { /* every candidate is a finding: the newcomer is not followed */
+    e->c.anomalies[MW_AN_RHYTHM_EVICTED]++;
+    return;
+  }
   mw_rhythm_slot *s = &e->rhythms[idx];
-  if (s->flow_id) { /* the oldest follow gives way: its flow is only counted from now on */
+  if (best > 0) { /* a follow gives way: its flow is only counted from now on */
     mw_flow *old = &e->flows[s->flow_slot];
-    if (old->state != MW_FLOW_FREE && old->id == s->flow_id) old->rhythm = 0;
+    old->rhythm = 0;
     e->c.anomalies[MW_AN_RHYTHM_EVICTED]++;
   }
   memset(s, 0, sizeof *s);

@@ -196,4 +196,24 @@ import Testing
     #expect(alone.finding == .encryptedPattern && alone.coin == nil)
     #expect(!alone.evidence.contains { $0.contains("job pushes to readable") })
   }
+
+  /// A gateway sees thousands of new TLS connections while a miner mines: the miner's answered
+  /// pairs keep its rhythm record, the newcomers take each other's.
+  @Test func aMinerKeepsItsRecordInACrowd() throws {
+    let r = try scanForged("rhythm-crowd.pcap") { w in
+      tlsFlow(
+        w, client: "10.35.3.1", server: "198.51.100.97",
+        minerRecords(seed: 8, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
+      for i in 0..<6_000 {
+        let c = Conversation(
+          writer: w, client: Peer("10.37.\(i / 250).\(i % 250 + 1)", 50000),
+          server: Peer("198.51.100.98", 443),
+          startNs: Self.t0 + UInt64(i) * 60_000_000)
+        c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
+      }
+    }
+    #expect((r.anomalies["rhythm_evicted"] ?? 0) > 1_000)
+    let s = try #require(r.host("10.35.3.1")?.sessions.first)
+    #expect(s.finding == .encryptedPattern && s.sharesSubmitted == 60)
+  }
 }
