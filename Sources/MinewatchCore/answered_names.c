@@ -6,9 +6,7 @@
 #include "engine_internal.h"
 
 static uint32_t slot_of(const mw_engine *e, uint8_t family, const uint8_t *addr) {
-  uint8_t key[17] = {family};
-  memcpy(key + 1, addr, family == 4 ? 4 : 16);
-  return (uint32_t)mw_siphash13(e->cfg.hash_seed, key, sizeof key) & (MW_ANSWERED_ADDRS - 1);
+  return (uint32_t)mw_address_hash(e, family, addr) & (MW_ANSWERED_ADDRS - 1);
 }
 
 void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const uint8_t *name, size_t len,

@@ -199,6 +199,10 @@ const mw_pool_addr *mw_pool_address_lookup(mw_engine *e, uint8_t family, const u
 void mw_pool_address_add(mw_engine *e, uint8_t family, const uint8_t *addr, uint32_t value,
                          uint64_t expires_ns, uint16_t name_slot, uint32_t name_gen);
 /* Keeps a name in the ring; returns its slot and generation. */
+/* Keyed hash of an address (4 or 16 bytes): the pool-address and answered-name tables' index. */
+uint64_t mw_address_hash(const mw_engine *e, uint8_t family, const uint8_t *addr);
+/* A followed flow that has shown a request/answer rhythm (rhythm.c): kept like a mining flow. */
+bool mw_rhythm_promising(const mw_engine *e, const mw_flow *f);
 /* Unlisted names of DNS answers (answered_names.c); *gen 0 on the first address of an answer */
 void mw_answered_add(mw_engine *e, uint8_t family, const uint8_t *addr, const uint8_t *name, size_t len,
                      uint64_t expires_ns, uint16_t *slot, uint32_t *gen);

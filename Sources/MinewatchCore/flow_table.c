@@ -20,7 +20,8 @@ static uint64_t flow_key_hash(const mw_engine *e, const uint8_t *a0, const uint8
 
 static uint64_t idle_limit_ns(const mw_engine *e, const mw_flow *f) {
   uint64_t s = e->cfg.idle_timeout_s;
-  if (f->state == MW_FLOW_MINING || f->keep || f->rhythm) s *= 5; /* miners stay quiet between shares */
+  /* miners stay quiet between shares */
+  if (f->state == MW_FLOW_MINING || f->keep || mw_rhythm_promising(e, f)) s *= 5;
   else if (f->closed) s = s < 10 ? s : 10;
   return s * 1000000000ULL;
 }
@@ -136,7 +137,9 @@ void mw_flow_end(mw_engine *e, mw_flow *f) {
   if (e->c.flows_active) e->c.flows_active--;
 }
 
-static bool interesting(const mw_flow *f) { return f->keep || f->rhythm || f->state == MW_FLOW_MINING; }
+static bool interesting(const mw_engine *e, const mw_flow *f) {
+  return f->keep || f->state == MW_FLOW_MINING || mw_rhythm_promising(e, f);
+}
 
 static bool expired(const mw_engine *e, const mw_flow *f) {
   return e->now_ns > f->last_ns && e->now_ns - f->last_ns > idle_limit_ns(e, f);
@@ -155,7 +158,7 @@ static int evict_from_bucket(mw_engine *e, mw_bucket *b) {
     }
     if (victim < 0) { victim = i; continue; }
     mw_flow *v = &e->flows[b->idx[victim]];
-    if (interesting(v) != interesting(f) ? interesting(v) : f->last_ns < v->last_ns) victim = i;
+    if (interesting(e, v) != interesting(e, f) ? interesting(e, v) : f->last_ns < v->last_ns) victim = i;
   }
   e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
   mw_flow_end(e, &e->flows[b->idx[victim]]);
@@ -170,7 +173,7 @@ static void reclaim_entry(mw_engine *e) {
     uint32_t k = (e->clock_hand + (uint32_t)i) % n;
     mw_flow *f = &e->flows[k];
     if (expired(e, f)) { best = k; e->c.flows_expired++; goto end_it; }
-    if (!interesting(f)) best = k;
+    if (!interesting(e, f)) best = k;
   }
   e->c.anomalies[MW_AN_FLOW_TABLE_EVICTION]++;
 end_it:

@@ -6,11 +6,15 @@
 
 enum { MW_POOL_PROBE = 16 };
 
-static uint32_t slot_of(const mw_engine *e, uint8_t family, const uint8_t *addr) {
+uint64_t mw_address_hash(const mw_engine *e, uint8_t family, const uint8_t *addr) {
   uint8_t key[17] = {0};
   memcpy(key, addr, family == 4 ? 4 : 16);
   key[16] = family;
-  return (uint32_t)mw_siphash13(e->cfg.hash_seed, key, sizeof key) & e->pool_addr_mask;
+  return mw_siphash13(e->cfg.hash_seed, key, sizeof key);
+}
+
+static uint32_t slot_of(const mw_engine *e, uint8_t family, const uint8_t *addr) {
+  return (uint32_t)mw_address_hash(e, family, addr) & e->pool_addr_mask;
 }
 
 static bool same(const mw_pool_addr *p, uint8_t family, const uint8_t *addr) {

@@ -50,6 +50,12 @@ static uint32_t promise(const mw_engine *e, const mw_rhythm_slot *s) {
   return s->pairs_total + 1;
 }
 
+/* Four answered pairs: from then on the flow is kept like a mining one (a longer idle time, a
+ * later eviction); every TLS flow followed is not. */
+bool mw_rhythm_promising(const mw_engine *e, const mw_flow *f) {
+  return f->rhythm && e->rhythms[f->rhythm - 1].pairs_total >= 4;
+}
+
 void mw_rhythm_start(mw_engine *e, mw_flow *f, int client_side) {
   if (f->rhythm || !e->rhythms) return;
   /* Of eight records from the cursor on, a free one, else the one that has shown least (the

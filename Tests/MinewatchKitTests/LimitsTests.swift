@@ -175,13 +175,8 @@ import Testing
   /// Rhythm records: 4,096 encrypted flows followed at once; a 4,097th takes the oldest's record.
   @Test func rhythmRecordsHoldTheirLimit() throws {
     let file = try forge("tls-flows.pcap") { w in
-      for i in 0..<5_000 {
-        let c = Conversation(
-          writer: w, client: Peer("10.36.\(i / 250).\(i % 250 + 1)", 50000),
-          server: Peer("198.51.100.90", 443),
-          startNs: Self.t0 + UInt64(i) * 1_000_000)
-        c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
-      }
+      writeTLSHellos(
+        w, count: 5_000, subnet: 36, server: "198.51.100.90", from: Self.t0, spacingNs: 1_000_000)
     }
     let r = try scan([file])
     #expect((r.anomalies["rhythm_evicted"] ?? 0) == 904)  // 5,000 − 4,096

@@ -204,13 +204,8 @@ import Testing
       tlsFlow(
         w, client: "10.35.3.1", server: "198.51.100.97",
         minerRecords(seed: 8, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
-      for i in 0..<6_000 {
-        let c = Conversation(
-          writer: w, client: Peer("10.37.\(i / 250).\(i % 250 + 1)", 50000),
-          server: Peer("198.51.100.98", 443),
-          startNs: Self.t0 + UInt64(i) * 60_000_000)
-        c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
-      }
+      writeTLSHellos(
+        w, count: 6_000, subnet: 37, server: "198.51.100.98", from: Self.t0, spacingNs: 60_000_000)
     }
     #expect((r.anomalies["rhythm_evicted"] ?? 0) > 1_000)
     let s = try #require(r.host("10.35.3.1")?.sessions.first)

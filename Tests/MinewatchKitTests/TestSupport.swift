@@ -83,3 +83,16 @@ func writeDNSAnswer(
       payload: DNSMessage.answer(id: 1, name: name, cnames: cnames, addresses: [address], ttl: ttl)),
     timeNs: ns)
 }
+
+/// `count` TLS connections that only say hello (to www.example.org), one every `spacingNs`, from
+/// distinct clients of 10.`subnet`.0.0/16: the crowd of new TLS flows a gateway sees.
+func writeTLSHellos(
+  _ w: PcapWriter, count: Int, subnet: Int, server: String, from startNs: UInt64, spacingNs: UInt64
+) {
+  for i in 0..<count {
+    let c = Conversation(
+      writer: w, client: Peer("10.\(subnet).\(i / 250).\(i % 250 + 1)", 50000), server: Peer(server, 443),
+      startNs: startNs + UInt64(i) * spacingNs)
+    c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
+  }
+}

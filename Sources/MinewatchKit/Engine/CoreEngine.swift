@@ -69,12 +69,6 @@ public struct HTTPRequestInfo: Sendable, Equatable {
     basic = text(ev.http_auth, ev.http_auth_len)
     if target == nil && host == nil && basic == nil { return nil }
   }
-
-  public init(target: String?, host: String?, basic: String?) {
-    self.target = target
-    self.host = host
-    self.basic = basic
-  }
 }
 
 public struct FlowStats: Sendable {

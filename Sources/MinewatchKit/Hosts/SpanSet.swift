@@ -32,17 +32,10 @@ public struct SpanSet: Sendable, Equatable {
     }
   }
 
-  public mutating func formUnion(_ other: SpanSet) {
-    for r in other.intervals { insert(r.start, r.end) }
-  }
-
   private func gap(_ i: Int) -> UInt64 { intervals[i + 1].start &- intervals[i].end }
 
   /// Seconds covered.
   public var seconds: Double { Double(intervals.reduce(0) { $0 + ($1.end - $1.start) }) / 1e9 }
-  public var isEmpty: Bool { intervals.isEmpty }
-  public var first: UInt64? { intervals.first?.start }
-  public var last: UInt64? { intervals.last?.end }
 }
 
 extension Array {

@@ -14,8 +14,6 @@ extension ScanReport {
       tm.tm_min, tm.tm_sec, Int(ns % 1_000_000_000 / 1_000_000))
   }
 
-  public static func orNull(_ v: Any?) -> Any { v ?? NSNull() }
-
   /// Sorted keys: the same findings give the same bytes (diffable reports, repeatable tests).
   static func encoder() -> JSONEncoder {
     let e = JSONEncoder()

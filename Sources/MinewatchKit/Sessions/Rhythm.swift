@@ -2,7 +2,7 @@ import MinewatchCore
 
 /// The rhythm of an encrypted flow, as the C core followed it (rhythm.c): request/answer pairs
 /// and server pushes by size, with how regular their gaps were.
-public struct RhythmStats: Sendable, Equatable {
+public struct RhythmStats: Sendable {
   public struct Kind: Sendable, Equatable {
     public var size: Int
     public var answer: Int
@@ -25,11 +25,6 @@ public struct RhythmStats: Sendable, Equatable {
   /// The latest pushes (at most 16), oldest first: time and size.
   public var recentPushes: [(ns: UInt64, size: Int)]
   public var seconds: Double { Double(lastNs &- firstNs) / 1e9 }
-
-  public static func == (a: RhythmStats, b: RhythmStats) -> Bool {
-    a.firstNs == b.firstNs && a.lastNs == b.lastNs && a.pairs == b.pairs && a.pushes == b.pushes
-      && a.recentPushes.map(\.ns) == b.recentPushes.map(\.ns)
-  }
 
   init(_ r: mw_rhythm) {
     func kinds(_ t: (mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind, mw_rhythm_kind)) -> [Kind] {
