@@ -21,12 +21,13 @@ let package = Package(
     // libpcap from Debian's libpcap-dev.
     .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
     // The per-packet hot path: decoding, flows, reassembly, matchers. Plain C, no allocation per packet.
     .target(
       name: "MinewatchCore", dependencies: ["CPcap"], cSettings: strictC,
       linkerSettings: [.linkedLibrary("pcap")]),
     // Sessions, estimation, aggregation, reports: everything above the C core.
-    .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap", "CCrypto"]),
+    .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap", "CCrypto", "CTLS"]),
     // The daemon: live capture, alerts to syslog and JSON lines, metrics, systemd life cycle.
     .target(
       name: "MinewatchDaemon",

@@ -8,7 +8,9 @@ struct Minewatch: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
-    subcommands: [Scan.self, Run.self, Report.self, EvidenceCommand.self, SignaturesCommand.self])
+    subcommands: [
+      Scan.self, Run.self, Report.self, VerifyCommand.self, EvidenceCommand.self, SignaturesCommand.self,
+    ])
 
   /// Usage errors exit with 2, as the README promises, not ArgumentParser's 64.
   static func main() {
@@ -68,6 +70,9 @@ struct Scan: ParsableCommand {
   @Option(help: "Write each finding's packets and a hash-chained evidence.log into this directory.")
   var evidence: String?
 
+  @Option(help: "Verdict file of `minewatch verify` or the daemon: flows to verified pools are findings.")
+  var verdicts: String?
+
   @Flag(
     name: .customLong("no-names"),
     help: "Ignore every pool name and address: find mining only by protocol and by encrypted rhythm.")
@@ -104,6 +109,9 @@ struct Scan: ParsableCommand {
       let scanner = try Scanner(signatures: sigs, limits: limits)
       scanner.pipeline.internalNetworks = internalNetworks
       try site.apply(to: scanner.pipeline)
+      if let verdicts {
+        for v in try VerdictStore(path: verdicts).all() { scanner.pipeline.addVerified(v) }
+      }
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
       report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
       report.factors = site.factors

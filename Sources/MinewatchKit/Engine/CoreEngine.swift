@@ -123,10 +123,12 @@ public final class CoreEngine {
 
   public func flush() { mw_engine_flush(raw) }
 
-  /// Remembers a pool's address for good (the signatures' `addresses.txt`).
+  /// Remembers a pool's address for good (the signatures' `addresses.txt`, verified pools);
+  /// `signature` is the entry's index, or -1 for none.
   public func addPoolAddress(_ ip: IPAddress, signature: Int) {
+    let value = signature >= 0 ? UInt32(signature + 1) : 0
     _ = ip.bytes.withUnsafeBufferPointer {
-      mw_engine_add_pool_address(raw, ip.family, $0.baseAddress, UInt32(signature), 0)
+      mw_engine_add_pool_address(raw, ip.family, $0.baseAddress, value, 0)
     }
   }
 

@@ -84,6 +84,16 @@ public final class Pipeline {
 
   private func addListedAddresses() {
     for a in signatures.addresses { engine.addPoolAddress(a.ip, signature: a.domain) }
+    for v in tracker.verified.values.flatMap(\.values) { engine.addPoolAddress(v.ip, signature: -1) }
+  }
+
+  /// An active verification's verdict: a pool's endpoint joins the pool-address table (source
+  /// `verified`), so every host that talks to it is found, and the sessions open to it now
+  /// take the verdict. Other verdicts change nothing.
+  public func addVerified(_ v: PoolVerdict) {
+    guard v.status == .pool else { return }
+    tracker.addVerified(v)
+    engine.addPoolAddress(v.ip, signature: -1)
   }
 
   /// Swaps in new signatures between two packets: the engine's name table and the tracker's

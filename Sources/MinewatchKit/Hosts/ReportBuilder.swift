@@ -127,6 +127,18 @@ public struct ReportBuilder {
     return signatures.domains[i]
   }
 
+  /// Hashes per share at the difficulty a verification was given: the family's own measure
+  /// (CryptoNote targets, ETH boundaries), or stratum's difficulty × the algorithm's multiplier.
+  private func verifiedHashesPerShare(_ v: PoolVerdict, _ algorithm: String?) -> Double? {
+    if let h = v.hashesPerShare { return h }
+    guard let d = v.difficulty, let a = algorithm.flatMap({ signatures.algorithms[$0] }) else { return nil }
+    switch a.unit {
+    case .perDifficulty(let k): return d * k
+    case .difficulty: return d
+    case .target: return nil
+    }
+  }
+
   /// Maps a pool's algorithm label ("rx/0", "cn/r", "kawpow") onto the table's names.
   static func canonicalAlgorithm(_ hint: String) -> String {
     let h = hint.lowercased()
@@ -168,7 +180,8 @@ public struct ReportBuilder {
     if sig == nil, let d = m.nameDomain, d.kind != .website {
       sig = d  // a listed pool address, or a name matched before a reload
     }
-    let byRhythm = m.rhythmVerdict != nil && sig == nil
+    // A pool confirmed by verification keeps the rhythm's finding, now certain.
+    let byRhythm = m.rhythmVerdict != nil && (sig == nil || m.verified != nil)
     let finding: ScanReport.Finding =
       variant.isProtocol
       ? .stratum
@@ -177,8 +190,10 @@ public struct ReportBuilder {
     // Encrypted shares: counted from the records' rhythm when nothing could be read.
     let estimatedShares = variant.isProtocol ? nil : m.rhythm.flatMap(RhythmJudge.submits)?.count
     // Both directions agreeing is the strongest evidence; one direction or a name is less.
+    // A pool that answered a verification's login is certain.
     let confidence: ScanReport.Confidence =
-      variant.isProtocol ? (m.sawClientLine && m.sawServerLine ? .high : .medium) : .medium
+      variant.isProtocol
+      ? (m.sawClientLine && m.sawServerLine ? .high : .medium) : m.verified != nil ? .high : .medium
     let agent = m.agent.flatMap { signatures.agent(for: $0) }
 
     var algorithm: String?
@@ -221,7 +236,14 @@ public struct ReportBuilder {
     }
     let window = Double(last &- first) / 1e9
     var estimate: HashrateEstimate?
-    if let n = estimatedShares {
+    if let n = estimatedShares, n > 0, let v = m.verified, let perShare = verifiedHashesPerShare(v, algorithm)
+    {
+      // The difficulty a verification was given is a new miner's: pools raise it per miner, so
+      // the rate is a lower bound.
+      estimate = HashrateEstimate.from(hashes: Double(n) * perShare, shares: n, seconds: window)
+      note =
+        "encrypted: \(n) shares estimated from the records' rhythm × the starting difficulty \(PoolVerdict.number(v.difficulty ?? perShare)) the pool gave a verification: a lower bound (pools raise a miner's difficulty)"
+    } else if let n = estimatedShares {
       note = "encrypted: \(n) shares estimated from the records' rhythm; their difficulty is not visible"
     } else if !variant.isProtocol {
       note = variant == .tls ? "encrypted: shares are not visible" : "mining protocol not visible"

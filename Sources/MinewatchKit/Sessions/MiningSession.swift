@@ -88,6 +88,8 @@ public final class MiningSession {
   var answeredNames: [IPAddress: String] = [:]
   /// The signature entry that named this flow's pool (TLS name, HTTP Host or pool address).
   var nameDomain: Signatures.Domain?
+  /// The verdict of an active verification of the pool's endpoint, when one found a pool.
+  var verified: PoolVerdict?
   private(set) var sawClientLine = false
   private(set) var sawServerLine = false
   /// Submits waiting for a reply, by JSON-RPC id. Bounded: a peer that never answers (or sends

@@ -115,6 +115,18 @@ public final class SessionTracker: CoreEventSink {
         s.lastNs = max(s.lastNs, at)
         return true
       }
+      let server = clientIsA ? b : a
+      if let v = verifiedPool(server), let s = session(flow: flow, slot: slot, a: a, b: b, at: rhythm.firstNs)
+      {
+        // A flow to a verified pool that began before the verdict came.
+        attribute(s, to: v, clientIsA: clientIsA)
+        s.rhythm = rhythm
+        if let judged = RhythmJudge.judge(rhythm) { corroborate(s, judged) }
+        s.variant = .tls
+        s.carriedPayload = true
+        s.lastNs = max(s.lastNs, at)
+        return true
+      }
       guard let verdict = RhythmJudge.judge(rhythm),
         let s = session(flow: flow, slot: slot, a: a, b: b, at: rhythm.firstNs)
       else { return false }
@@ -147,6 +159,10 @@ public final class SessionTracker: CoreEventSink {
       } else if let listed = signatures.addresses.first(where: { $0.ip == pool }) {
         d = signatures.domains[listed.domain]
         evidence = "address:\(pool)"
+      } else if let v = verifiedPool(clientIsA ? b : a) {
+        guard let s = session(flow: flow, slot: slot, a: a, b: b, at: at) else { return false }
+        attribute(s, to: v, clientIsA: clientIsA)
+        return true
       } else {
         return false
       }
@@ -176,6 +192,33 @@ public final class SessionTracker: CoreEventSink {
       s.markEncrypted(serverName: name, helloFromA: fromA)
       return true
     }
+  }
+
+  /// Endpoints an active verification found to be pools: flows to them are pool sessions
+  /// (only on the verified port: a pool's address may also serve its website).
+  private(set) var verified: [IPAddress: [UInt16: PoolVerdict]] = [:]
+
+  /// Takes in a verdict; open sessions to the endpoint take it at once.
+  func addVerified(_ v: PoolVerdict) {
+    guard v.status == .pool else { return }
+    verified[v.ip, default: [:]][v.port] = v
+    for s in open.values {
+      let ends = s.server.map { [$0] } ?? [s.a, s.b]
+      guard let end = ends.first(where: { $0.ip == v.ip && $0.port == v.port }) else { continue }
+      attribute(s, to: v, clientIsA: end == s.b)
+    }
+  }
+
+  private func verifiedPool(_ server: Endpoint) -> PoolVerdict? { verified[server.ip]?[server.port] }
+
+  private func attribute(_ s: MiningSession, to v: PoolVerdict, clientIsA: Bool) {
+    s.verified = v
+    s.nameDomain = s.nameDomain ?? signatures.verifiedDomain(v)
+    if s.algorithmHint == nil, let a = v.algorithm { s.algorithmHint = a }
+    s.forceClientIfUnknown(isA: clientIsA)
+    s.evidence.insert(
+      "verified:\(v.endpoint) (\(v.family?.rawValue ?? "pool")\(v.tls == true ? " over TLS" : ""): \(v.reason), \(ScanReport.iso8601(UInt64(max(0, v.checkedAt.timeIntervalSince1970)) * 1_000_000_000)))"
+    )
   }
 
   /// Job pushes of readable miners by algorithm, to compare encrypted flows' pushes with.

@@ -277,6 +277,19 @@ public struct Signatures: Sendable {
     }
   }
 
+  /// The entry a verified pool endpoint is reported under: its coins from the algorithm the
+  /// pool named, when the algorithm table knows it.
+  func verifiedDomain(_ v: PoolVerdict) -> Domain {
+    let coins = v.algorithm.flatMap { algorithms[ReportBuilder.canonicalAlgorithm($0)]?.coins } ?? []
+    return Domain(
+      name: v.endpoint, kind: .pool, coins: coins,
+      pool: "verified \(v.family?.rawValue ?? "") pool at \(v.endpoint)".replacingOccurrences(
+        of: "  ", with: " "),
+      source:
+        "verified \(ScanReport.iso8601(UInt64(max(0, v.checkedAt.timeIntervalSince1970)) * 1_000_000_000))",
+      isAddress: true)
+  }
+
   /// The miner program an agent string names, by the longest listed prefix.
   public func agent(for text: String) -> Agent? {
     let t = text.lowercased()
