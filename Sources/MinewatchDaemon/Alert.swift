@@ -13,6 +13,8 @@ public struct Alert: @unchecked Sendable {
     case hostTable = "host_table"
     /// A finding's packets written and hashed into the evidence log.
     case evidence
+    /// An active verification's verdict on a suspect endpoint, with every probe it made.
+    case verify
   }
 
   /// RFC 5424 severities.

@@ -43,7 +43,10 @@ public enum Daemon {
     let signatures = try loadSignatures(config)
     let alerts = try AlertDispatcher(config: config)
     alerts.keepDelivered = keepAlerts
-    let dp = try DaemonPipeline(config: config, signatures: signatures, alerts: alerts, metrics: metrics)
+    let dp = try DaemonPipeline(
+      config: config, signatures: signatures, alerts: alerts, metrics: metrics,
+      log: { FileHandle.standardError.write(Data("minewatch: \($0)\n".utf8)) })
+    dp.waitsForVerdicts = true
     let captures = try CaptureFiles(files, engine: dp.pipeline.engine)
     for i in files.indices {
       // Reads pause at each timer's packet time (the engine's deadline), so alerts come when due.
@@ -176,7 +179,9 @@ struct CaptureLoop: Sendable {
 
   func run() throws {
     let alerts = try AlertDispatcher(config: config)
-    let dp = try DaemonPipeline(config: config, signatures: signatures, alerts: alerts, metrics: metrics)
+    let dp = try DaemonPipeline(
+      config: config, signatures: signatures, alerts: alerts, metrics: metrics,
+      log: { [logger] in logger.notice("\($0)") })
     guard mw_engine_set_linktype(dp.pipeline.engine.raw, mw_capture_linktype(handle.raw)) == 0 else {
       throw MinewatchError.unreadable(
         "link type \(mw_capture_linktype(handle.raw)) of the interface is not supported")

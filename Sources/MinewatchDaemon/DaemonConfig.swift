@@ -34,6 +34,13 @@ public struct DaemonConfig: Sendable, Equatable {
   public var updateThreshold = 0.25
   public var queueLimit = 10_000
   public var flowCapacity: UInt32 = 1 << 18
+  /// Active verification of suspect endpoints (off by default: it contacts them).
+  public var verify = false
+  public var verifySettings = VerifySettings()
+  /// Where verdicts persist across restarts (nil: memory only).
+  public var verifyVerdicts: String? = "/var/lib/minewatch/verdicts.json"
+  /// Endpoints in these networks are never contacted.
+  public var verifyExclude: [CIDR] = []
   /// Asset map, energy factors, kind rules and evidence: shared with `scan --config`.
   public var site = SiteSettings()
 
@@ -146,6 +153,35 @@ public struct DaemonConfig: Sendable, Equatable {
       updateThreshold = v
     case "queue_limit": queueLimit = try int(10...10_000_000)
     case "flow_capacity": flowCapacity = UInt32(try int(1024...16_777_216))
+    case "verify": verify = try bool()
+    case "verify_source":
+      guard value.isEmpty || IPAddress(value) != nil else {
+        throw MinewatchError.usage("\(key): '\(value)' is not an IP address of this machine")
+      }
+      verifySettings.source = value.isEmpty ? nil : IPAddress(value)
+    case "verify_timeout":
+      guard let v = Double(value), (0.5...30).contains(v) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not 0.5 to 30 seconds")
+      }
+      verifySettings.timeoutSeconds = v
+    case "verify_per_minute": verifySettings.perMinute = try int(1...60)
+    case "verify_login":
+      guard (1...128).contains(value.count), value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+        throw MinewatchError.usage("\(key): '\(value)' must be 1 to 128 printable ASCII characters")
+      }
+      verifySettings.login = value
+    case "verify_tls":
+      guard let m = VerifySettings.TLSMode(rawValue: value) else {
+        throw MinewatchError.usage("\(key): '\(value)' is not auto, yes or no")
+      }
+      verifySettings.tls = m
+    case "verify_verdicts": verifyVerdicts = value.isEmpty ? nil : value
+    case "verify_exclude":
+      verifyExclude = try value.split(separator: ",").map {
+        let t = $0.trimmingCharacters(in: .whitespaces)
+        guard let c = CIDR(t) else { throw MinewatchError.usage("\(key): '\(t)' is not a network (CIDR)") }
+        return c
+      }
     default:
       guard try site.set(key, value) else { throw MinewatchError.usage("unknown key '\(key)'") }
     }

@@ -52,6 +52,13 @@ public final class DaemonMetrics: Sendable {
     }
   }
 
+  func verified(_ status: String) {
+    registry.makeCounter(
+      descriptor: Self.d("verifications", unit: "total", "Suspect endpoints verified, by verdict"),
+      labels: [("status", status)]
+    ).increment()
+  }
+
   func capture(received r: UInt64, dropped d: UInt64, ifDropped i: UInt64) {
     received.set(Double(r))
     dropped.set(Double(d))

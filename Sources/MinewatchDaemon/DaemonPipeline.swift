@@ -47,9 +47,17 @@ public final class DaemonPipeline {
   /// Shares needed before an estimate is worth an update alert (±33 % at 36 shares).
   static let updateMinShares = 10
 
-  public init(config: DaemonConfig, signatures: Signatures, alerts: AlertDispatcher, metrics: DaemonMetrics?)
-    throws
-  {
+  /// Active verification of suspect endpoints (config `verify`); nil when off.
+  public let verifier: VerifyQueue?
+  /// A replay waits for each verdict before its packets go on: live, a verdict comes within
+  /// seconds, while a replay runs through minutes of packets in that time.
+  public var waitsForVerdicts = false
+
+  /// `log` takes every verification probe as it is made, and what goes wrong writing verdicts.
+  public init(
+    config: DaemonConfig, signatures: Signatures, alerts: AlertDispatcher, metrics: DaemonMetrics?,
+    log: (@Sendable (String) -> Void)? = nil
+  ) throws {
     self.config = config
     self.alerts = alerts
     self.metrics = metrics
@@ -59,6 +67,21 @@ public final class DaemonPipeline {
     // A sensor runs for months: the hosts of its recent past, a bounded list of their sessions.
     pipeline = try Pipeline(
       signatures: signatures, limits: limits, hosts: HostTable(maxHosts: 65_536, maxListed: 16_384))
+    if config.verify {
+      let store = try VerdictStore(path: config.verifyVerdicts)
+      var v = PoolVerifier(settings: config.verifySettings)
+      v.onProbe = { ip, port, p in
+        log?(
+          "verification probe \(PoolVerdict.endpoint(ip, port)) \(p.family.rawValue)\(p.tls ? " over TLS" : ""): \(p.outcome), \(p.detail) (\(p.milliseconds) ms)"
+        )
+      }
+      let queue = VerifyQueue(verifier: v, store: store)
+      queue.onStoreError = { log?("verdict file not written: \($0)") }
+      verifier = queue
+      for verdict in store.all() { pipeline.addVerified(verdict) }
+    } else {
+      verifier = nil
+    }
     pipeline.internalNetworks = config.internalNetworks
     try config.site.apply(to: pipeline)
     pipeline.evidence?.onRecord = { [unowned self] record, _ in self.evidenceWritten(record) }
@@ -84,6 +107,7 @@ public final class DaemonPipeline {
     }
     pipeline.engine.expireIdle(buckets: 4096)
     pipeline.sampleTimelines()
+    collectVerdicts()
     announceNew()
     if now >= nextUpdateCheckNs {
       checkHostUpdates(now)
@@ -107,7 +131,32 @@ public final class DaemonPipeline {
     updateEgressMetrics()
   }
 
+  /// An endpoint found only by its rhythm is asked, once, whether it is a pool.
+  private func requestVerification(_ r: ScanReport.Session) {
+    guard let verifier, r.finding == .encryptedPattern, r.confidence != .high,
+      !config.verifyExclude.contains(where: { $0.contains(r.poolIP) })
+    else { return }
+    verifier.request(
+      r.poolIP, port: r.poolPort, likelyTLS: r.protocolVariant == "tls", serverName: r.poolDomain)
+  }
+
+  /// Verdicts reached since the last tick: pools join the pipeline (and every host talking to
+  /// them becomes a finding); each verdict, with every probe made, is an alert.
+  private func collectVerdicts() {
+    guard let verifier else { return }
+    if waitsForVerdicts { verifier.waitIdle(timeoutSeconds: 120) }
+    for v in verifier.take() {
+      pipeline.addVerified(v)
+      metrics?.verified(v.status.rawValue)
+      alerts.send(
+        Alert(
+          kind: .verify, severity: v.status == .pool ? .warning : .notice, timeNs: nowNs, body: v,
+          keys: ["ip", "port", "status", "family", "tls", "reason", "algorithm", "difficulty", "expires_at"]))
+    }
+  }
+
   private func announce(flow: UInt32, _ r: ScanReport.Session) {
+    requestVerification(r)
     let isPool = r.isPoolSession
     announced[flow] = Announced(host: r.clientIP, pool: "\(r.poolIP)", isPool: isPool)
     sessionsStarted += 1
@@ -343,6 +392,8 @@ public final class DaemonPipeline {
 
   /// Shutdown: every flow ends (session_end alerts), then the final summary.
   public func finish() {
+    collectVerdicts()
+    verifier?.stop()
     pipeline.engine.flush()
     pipeline.evidence?.finishAll()  // files of sessions the flush did not end are logged too
     writeHostTable(all: true)

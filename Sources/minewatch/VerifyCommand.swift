@@ -80,6 +80,9 @@ struct VerifyCommand: ParsableCommand {
             .utf8))
     }
     let queue = VerifyQueue(verifier: verifier, store: store, maxPending: max(256, targets.count))
+    queue.onStoreError = {
+      FileHandle.standardError.write(Data("minewatch: warning: verdict file: \($0)\n".utf8))
+    }
     var results: [String: PoolVerdict] = [:]
     for (ip, port) in targets {
       if let cached = store.verdict(ip, port) {
@@ -95,7 +98,6 @@ struct VerifyCommand: ParsableCommand {
       usleep(50_000)
     }
     queue.stop()
-    for e in queue.storeErrors { FileHandle.standardError.write(Data("minewatch: warning: \(e)\n".utf8)) }
     let ordered = targets.compactMap { results[PoolVerdict.endpoint($0.0, $0.1)] }
     switch format {
     case .table:

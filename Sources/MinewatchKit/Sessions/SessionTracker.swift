@@ -111,7 +111,9 @@ public final class SessionTracker: CoreEventSink {
       // found by an earlier look) takes the newer figures; its FLOW_END ends it.
       if let s = open[flow] {
         s.rhythm = rhythm
-        if s.rhythmVerdict != nil, let v = RhythmJudge.judge(rhythm) { corroborate(s, v) }
+        // A named or verified pool's flow keeps its rhythm's verdict too (reported when the
+        // pool is verified: the rhythm found it).
+        if let v = RhythmJudge.judge(rhythm) { corroborate(s, v) }
         s.lastNs = max(s.lastNs, at)
         return true
       }

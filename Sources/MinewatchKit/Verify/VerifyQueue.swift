@@ -19,7 +19,8 @@ public final class VerifyQueue: @unchecked Sendable {
   private var stopping = false
   private var thread: Thread?
   public private(set) var refused: UInt64 = 0
-  public private(set) var storeErrors: [String] = []
+  /// Told when the verdict file cannot be written (the verdict still counts).
+  public var onStoreError: (@Sendable (String) -> Void)?
 
   public init(verifier: PoolVerifier, store: VerdictStore, maxPending: Int = 256, windowSeconds: Double = 60)
   {
@@ -57,6 +58,18 @@ public final class VerifyQueue: @unchecked Sendable {
     return out
   }
 
+  /// Blocks until nothing is queued or being verified, or the timeout passes.
+  public func waitIdle(timeoutSeconds: Double) {
+    let end = ProbeConnection.monotonicNs() + UInt64(timeoutSeconds * 1e9)
+    while ProbeConnection.monotonicNs() < end {
+      lock.lock()
+      let busy = !queued.isEmpty
+      lock.unlock()
+      if !busy { return }
+      usleep(20_000)
+    }
+  }
+
   public var pendingCount: Int {
     lock.lock()
     defer { lock.unlock() }
@@ -86,9 +99,7 @@ public final class VerifyQueue: @unchecked Sendable {
         do {
           try store.put(v)
         } catch {
-          lock.lock()
-          storeErrors.append("\(error)")
-          lock.unlock()
+          onStoreError?("\(error)")
         }
         lock.lock()
         queued.remove(v.endpoint)
