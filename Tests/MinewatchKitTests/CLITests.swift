@@ -194,3 +194,80 @@ import Testing
     #expect(r.stdout.contains("\"10.31.7.25\""))
   }
 }
+
+/// Active verification through the binary, as an operator meets it: the daemon (replaying a
+/// capture) verifies a suspect found by rhythm against a real local TLS pool, alerts the
+/// verdict, keeps it in the verdict file, and then finds another host's flow to it; `scan
+/// --verdicts` and `verify` read the same file.
+@Suite struct VerifyCLITests {
+  @Test func daemonVerifiesASuspectAndFindsItsOtherClients() throws {
+    let pools = try LocalPools(repo: Paths.repo)
+    let port = pools.ports["cryptonote_tls"]!
+    let dir = Paths.scratch(UUID().uuidString + "-verify")
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let capture = dir + "/suspect.pcap"
+    let w = try PcapWriter(path: capture, link: .ethernet(vlans: []))
+    w.sortByTime = true
+    let t0: UInt64 = 1_763_900_000 * 1_000_000_000
+    TLSRhythm.flow(
+      w, client: Peer("10.36.1.1", 50000), server: Peer("127.0.0.1", port), startNs: t0,
+      TLSRhythm.minerRecords(seed: 12, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
+    // After the verdict: a second host, twenty seconds of encrypted traffic to the same pool.
+    TLSRhythm.flow(
+      w, client: Peer("10.36.1.2", 50001), server: Peer("127.0.0.1", port), startNs: t0 + 600_000_000_000,
+      [(2, true, 244), (2.02, false, 85), (9, false, 430), (15, true, 244), (15.02, false, 85)])
+    w.close()
+    let verdicts = dir + "/verdicts.json"
+    let conf = try scratchFile(
+      "verify.conf",
+      "verify = yes\nverify_timeout = 3\nverify_verdicts = \(verdicts)\nsummary_interval = 60\n")
+    let log = dir + "/alerts.jsonl"
+    let r = try CLITests().run([
+      "run", "--config", conf, "--syslog", "none", "--json-log", log, "--replay", capture,
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    // Every probe is logged.
+    #expect(r.stderr.contains("verification probe 127.0.0.1:\(port) cryptonote over TLS: pool"))
+
+    let validator = try SchemaValidator(
+      url: Paths.repo.appendingPathComponent("Tests/Fixtures/alerts.schema.json"))
+    let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+    var alerts: [[String: Any]] = []
+    for line in lines {
+      let alert = try JSONSerialization.jsonObject(with: Data(line.utf8))
+      #expect(validator.validate(alert) == [], "\(line.prefix(300))")
+      if let a = alert as? [String: Any] { alerts.append(a) }
+    }
+    let verify = try #require(alerts.first { $0["event"] as? String == "verify" })
+    #expect(verify["status"] as? String == "pool" && verify["family"] as? String == "cryptonote")
+    #expect(verify["tls"] as? Bool == true && (verify["probes"] as? [Any])?.count == 1)
+    #expect(alerts.filter { $0["event"] as? String == "verify" }.count == 1)  // once per endpoint
+    let second = try #require(
+      alerts.first { $0["event"] as? String == "session_start" && $0["host"] as? String == "10.36.1.2" })
+    #expect(second["finding"] as? String == "pool-connection" && second["confidence"] as? String == "high")
+    let firstEnd = try #require(
+      alerts.first { $0["event"] as? String == "session_end" && $0["host"] as? String == "10.36.1.1" })
+    #expect(
+      firstEnd["finding"] as? String == "encrypted-pattern" && firstEnd["confidence"] as? String == "high")
+    #expect(firstEnd["coin"] as? String == "XMR" && firstEnd["hashrate_hps"] is Double)
+
+    // The verdict file serves a scan and the verify command; nothing is contacted again.
+    let scan = try CLITests().run(["scan", "--format", "json", "--verdicts", verdicts, capture])
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(scan.stdout.utf8)) as? [String: Any])
+    let hosts = (doc["hosts"] as? [[String: Any]])?.compactMap { $0["ip"] as? String }
+    #expect(hosts?.sorted() == ["10.36.1.1", "10.36.1.2"])
+    let again = try CLITests().run(["verify", "--verdicts", verdicts, "127.0.0.1:\(port)"])
+    #expect(again.status == 0 && again.stderr.contains("cached verdict, not contacted"))
+    #expect(!again.stderr.contains("probe") && again.stdout.hasPrefix("127.0.0.1:\(port) pool"))
+  }
+
+  @Test func verifyCommandRefusesBadInput() throws {
+    for args in [
+      ["verify", "127.0.0.1"], ["verify", "--tls", "maybe", "127.0.0.1:1"],
+      ["verify", "--timeout", "0", "127.0.0.1:1"],
+    ] {
+      let r = try CLITests().run(args)
+      #expect(r.status == 2 && r.stderr.hasPrefix("minewatch: "), "\(args)")
+    }
+  }
+}
