@@ -166,6 +166,60 @@ import Testing
     #expect(!alone.evidence.contains { $0.contains("job pushes to readable") })
   }
 
+  /// Encrypted miners of one coin on different pools get their jobs at the same moments (each
+  /// new block): their pushes coincide, which strengthens each finding, and once one pool is
+  /// verified its algorithm names the others' coin. A suspect pushed at other moments gains
+  /// nothing.
+  @Test func pushesCoincidingAcrossSuspectsStrengthenEachOther() throws {
+    var g = Gaps(state: 21)
+    var blocks: [Double] = []
+    var t = 20.0
+    while t < 330 {
+      t += g.next(mean: 50)
+      blocks.append(t)
+    }
+    func miner(_ seed: UInt64, pushesAt: [Double]) -> [(Double, Bool, Int)] {
+      minerRecords(seed: seed, submits: 60, mean: 6, submit: 244, answer: 85, push: 430).filter {
+        $0.1 || $0.2 < 400
+      } + pushesAt.map { ($0, false, 430) }
+    }
+    let path = Paths.scratch(UUID().uuidString + "-suspects.pcap")
+    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+    w.sortByTime = true
+    tlsFlow(w, client: "10.35.4.1", server: "198.51.100.110", miner(31, pushesAt: blocks.map { $0 + 0.3 }))
+    tlsFlow(w, client: "10.35.4.2", server: "198.51.100.111", miner(32, pushesAt: blocks.map { $0 + 0.9 }))
+    tlsFlow(w, client: "10.35.4.3", server: "198.51.100.112", miner(33, pushesAt: blocks.map { $0 + 17 }))
+    w.close()
+
+    let r = try scan([path])
+    for ip in ["10.35.4.1", "10.35.4.2"] {
+      let s = try #require(r.host(ip)?.sessions.first, "\(ip)")
+      #expect(s.finding == .encryptedPattern, "\(ip)")
+      #expect(
+        s.evidence.contains { $0.contains("pushes on 1 other encrypted flow(s) with a miner's rhythm") },
+        "\(ip)")
+      #expect(s.coin == nil, "\(ip)")  // one coin, but which is unknown
+    }
+    let alone = try #require(r.host("10.35.4.3")?.sessions.first)
+    #expect(
+      alone.finding == .encryptedPattern && !alone.evidence.contains { $0.contains("other encrypted flow") })
+
+    // The first one's pool verified (a CryptoNote pool mining rx/0): the second's coin follows.
+    let scanner = try Scanner(signatures: loadSignatures())
+    let now = Date()
+    scanner.pipeline.addVerified(
+      PoolVerdict(
+        ip: IPAddress("198.51.100.110")!, port: 443, status: .pool, family: .cryptonote, tls: true,
+        reason: "answered the login with a job", algorithm: "rx/0", checkedAt: now,
+        expiresAt: now.addingTimeInterval(3600), probes: []))
+    let verified = try scanner.scan(files: [path])
+    let second = try #require(verified.host("10.35.4.2")?.sessions.first)
+    #expect(second.evidence.contains { $0.contains("one of which mines rx/0") })
+    #expect(second.algorithm == "randomx" && second.coin == "XMR" && second.confidence == .medium)
+    #expect(verified.host("10.35.4.1")?.sessions.first?.confidence == .high)
+    #expect(verified.host("10.35.4.3")?.sessions.first?.coin == nil)
+  }
+
   /// A gateway sees thousands of new TLS connections while a miner mines: the miner's answered
   /// pairs keep its rhythm record, the newcomers take each other's.
   @Test func aMinerKeepsItsRecordInACrowd() throws {

@@ -147,3 +147,52 @@ struct JobTimes {
     return (label, matched)
   }
 }
+
+/// The latest pushes of flows judged by their rhythm, to compare suspects with each other: a
+/// coin's new block reaches every miner of it within a second or two, whichever pool they use,
+/// so pushes that coincide across encrypted flows are one coin's blocks. Bounded: past
+/// `maxFlows` the flow whose last push is oldest goes.
+struct SuspectPushes {
+  static let maxFlows = 256
+
+  struct Flow {
+    var server: Endpoint
+    var times: [UInt64]
+    var hint: String?
+  }
+
+  private(set) var byFlow: [UInt32: Flow] = [:]
+
+  mutating func note(flow: UInt32, server: Endpoint, times: [UInt64], hint: String?) {
+    if byFlow[flow] == nil, byFlow.count >= Self.maxFlows,
+      let oldest = byFlow.min(by: { ($0.value.times.last ?? 0) < ($1.value.times.last ?? 0) })
+    {
+      byFlow.removeValue(forKey: oldest.key)
+    }
+    byFlow[flow] = Flow(server: server, times: times.sorted(), hint: hint)
+  }
+
+  struct Coincidence {
+    var flows = 0
+    var servers: Set<Endpoint> = []
+    var matched = 0
+    var hint: String?
+  }
+
+  /// Other flows that most of these pushes coincide with (at least two pushes, at least half).
+  func coinciding(_ pushes: [UInt64], excluding flow: UInt32) -> Coincidence? {
+    var c = Coincidence()
+    for (id, other) in byFlow where id != flow {
+      let matched = pushes.filter { p in
+        let i = other.times.partitionPoint { $0 + JobTimes.windowNs < p }
+        return i < other.times.count && other.times[i] <= p + JobTimes.windowNs
+      }.count
+      guard matched >= 2, matched * 2 >= pushes.count else { continue }
+      c.flows += 1
+      c.servers.insert(other.server)
+      c.matched = max(c.matched, matched)
+      c.hint = c.hint ?? other.hint
+    }
+    return c.flows > 0 ? c : nil
+  }
+}

@@ -225,6 +225,8 @@ public final class SessionTracker: CoreEventSink {
 
   /// Job pushes of readable miners by algorithm, to compare encrypted flows' pushes with.
   private(set) var jobs = JobTimes()
+  /// Pushes of the flows judged by rhythm, to compare them with each other.
+  private(set) var suspects = SuspectPushes()
 
   /// A verdict with what other flows say of it: pushes that coincide with readable miners' job
   /// pushes of one algorithm (a new block reaches every miner of a coin at once) strengthen it
@@ -238,6 +240,19 @@ public final class SessionTracker: CoreEventSink {
       )
       let algorithm = ReportBuilder.canonicalAlgorithm(c.label)
       if signatures.algorithms[algorithm] != nil { s.algorithmHint = c.label }
+    }
+    if let c = suspects.coinciding(pushes, excluding: s.flowID) {
+      // Other suspects pushed at the same moments: one coin's blocks, seen on several flows.
+      var reason =
+        "\(c.matched) of its last \(pushes.count) pushes came within 2 s of pushes on \(c.flows) other encrypted flow(s) with a miner's rhythm, to \(c.servers.count) server(s)"
+      if let hint = c.hint {
+        if s.algorithmHint == nil { s.algorithmHint = hint }
+        reason += ", one of which mines \(hint)"
+      }
+      v.reasons.append(reason)
+    }
+    if let server = s.server {
+      suspects.note(flow: s.flowID, server: server, times: pushes, hint: s.algorithmHint)
     }
     s.rhythmVerdict = v
   }
