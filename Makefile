@@ -20,9 +20,9 @@ SYSCONFDIR ?= /etc
 all: build
 
 # Installs what the build needs when it is missing (Debian: libpcap-dev, libssl-dev for
-# SHA-256, pkg-config).
+# SHA-256 and the verification's TLS client, pkg-config).
 deps:
-	@if ! pkg-config --exists libpcap libcrypto 2>/dev/null; then \
+	@if ! pkg-config --exists libpcap libcrypto libssl 2>/dev/null; then \
 	  echo "installing libpcap-dev, libssl-dev and pkg-config"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpcap-dev libssl-dev pkg-config >/dev/null; \
@@ -36,6 +36,8 @@ test-deps: deps
 	command -v tcpreplay >/dev/null || missing="$$missing tcpreplay"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v rsyslogd >/dev/null && [ -x /usr/sbin/rsyslogd ] || missing="$$missing rsyslog"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

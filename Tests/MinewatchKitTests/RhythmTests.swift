@@ -39,7 +39,8 @@ import Testing
       .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     let decoys = [
       "public/ndpi_jsonrpc.pcap", "public/ndpi_bitcoin.pcap", "public/ndpi_monero.pcap",
-      "public/peafowl_ethereum-js-http.pcap", "decoys/mqtt_tls_telemetry.pcap",
+      "public/peafowl_ethereum-js-http.pcap", "decoys/mqtt_tls_telemetry.pcap", "decoys/ssh_sessions.pcap",
+      "decoys/websocket_chat.pcap", "decoys/imap_idle.pcap",
     ]
     let blind = try loadSignatures().withoutNames()
     var flagged: [String] = []
@@ -60,6 +61,21 @@ import Testing
     let r = try Scanner(signatures: loadSignatures().withoutNames()).scan(files: [file])
     #expect(r.capture.packets > 200 && r.capture.durationSeconds > 200)
     #expect(r.miningHosts.isEmpty)
+  }
+
+  /// Five minutes each of real long-lived software (decoys/record-long-sessions.sh): OpenSSH
+  /// with a typist and a `tail -f` (keepalives every 15 s), four users of a websocket chat over
+  /// TLS whose server relays every message to everyone and pings every 20 s, and Dovecot
+  /// pushing new mail to an IMAP IDLE client. None is mining, by rhythm or otherwise.
+  @Test func realLongLivedSessionsAreNotMining() throws {
+    let blind = try loadSignatures().withoutNames()
+    for file in ["decoys/ssh_sessions.pcap", "decoys/websocket_chat.pcap", "decoys/imap_idle.pcap"] {
+      let r = try Scanner(signatures: blind).scan(files: [Paths.capture(file)])
+      #expect(r.capture.durationSeconds > 290, "\(file)")
+      #expect(r.miningHosts.isEmpty && r.hosts.isEmpty, "\(file)")
+      let named = try scan([Paths.capture(file)])
+      #expect(named.miningHosts.isEmpty, "\(file)")
+    }
   }
 
   typealias Gaps = TLSRhythm.Gaps
