@@ -70,6 +70,11 @@ struct Scan: ParsableCommand {
   @Option(help: "Write each finding's packets and a hash-chained evidence.log into this directory.")
   var evidence: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "How files are read: mapped (classic pcap in place, the default) or libpcap.", visibility: .hidden))
+  var reader: CaptureReader = .mapped
+
   @Option(help: "Verdict file of `minewatch verify` or the daemon: flows to verified pools are findings.")
   var verdicts: String?
 
@@ -113,7 +118,7 @@ struct Scan: ParsableCommand {
         for v in try VerdictStore(path: verdicts).all() { scanner.pipeline.addVerified(v) }
       }
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
-      report = try scanner.scan(files: files, progress: display.map { d in { d.show($0) } })
+      report = try scanner.scan(files: files, reader: reader, progress: display.map { d in { d.show($0) } })
       report.factors = site.factors
       display?.clear()
       for w in scanner.pipeline.evidence?.warnings ?? [] {
@@ -156,3 +161,5 @@ final class ProgressLine {
 
   func clear() { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
 }
+
+extension CaptureReader: ExpressibleByArgument {}

@@ -367,6 +367,10 @@ typedef struct mw_capture mw_capture;
 /* Opens path ("-" for stdin) with a large read buffer; on failure returns NULL and writes a
  * one-line reason to err. */
 mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen);
+/* Which reader: AUTO maps classic pcap files and walks them in place, LIBPCAP always reads
+ * through libpcap (the tests compare the two). */
+enum { MW_READER_AUTO = 0, MW_READER_LIBPCAP = 1 };
+mw_capture *mw_capture_open_file_with(const char *path, int reader, char *err, size_t errlen);
 int mw_capture_linktype(const mw_capture *c);
 /* Reads up to max_packets packets (0 = all) into the engine. Returns 1 when more remain, 0 at
  * the end of the file, -1 on a read error (message in err; packets before it were used). */

@@ -11,15 +11,22 @@ public struct ScanProgress: Sendable {
   public var elapsed: Double
 }
 
+/// How capture files are read: classic pcap files in place (`mapped`, the default; pcapng,
+/// stdin and pipes fall back to libpcap), or everything through libpcap.
+public enum CaptureReader: String, Sendable, CaseIterable {
+  case mapped, libpcap
+}
+
 /// Opened capture files, closed together.
 public final class CaptureFiles {
   public private(set) var files: [(path: String, handle: OpaquePointer)] = []
 
   /// Opens every file first, so a bad name fails before any work (exit code 2).
-  public init(_ paths: [String], engine: CoreEngine) throws {
+  public init(_ paths: [String], engine: CoreEngine, reader: CaptureReader = .mapped) throws {
     var err = [CChar](repeating: 0, count: 512)
+    let mode = reader == .mapped ? Int32(MW_READER_AUTO) : Int32(MW_READER_LIBPCAP)
     for f in paths {
-      guard let c = mw_capture_open_file(f, &err, err.count) else {
+      guard let c = mw_capture_open_file_with(f, mode, &err, err.count) else {
         throw MinewatchError.unreadable(cText(err))
       }
       files.append((f, c))
@@ -60,8 +67,12 @@ public final class Scanner {
     pipeline = try Pipeline(signatures: signatures, limits: limits, hosts: hosts)
   }
 
-  public func scan(files: [String], progress: ((ScanProgress) -> Void)? = nil) throws -> ScanReport {
-    let captures = try CaptureFiles(files, engine: pipeline.engine)
+  public func scan(
+    files: [String], reader: CaptureReader = .mapped, progress: ((ScanProgress) -> Void)? = nil
+  )
+    throws -> ScanReport
+  {
+    let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader)
     var warnings: [String] = []
     let start = Date()
     pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock

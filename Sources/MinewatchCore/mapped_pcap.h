@@ -1,0 +1,24 @@
+/* Classic pcap files walked in place (mapped_pcap.c). */
+#ifndef MW_MAPPED_PCAP_H
+#define MW_MAPPED_PCAP_H
+
+#include "engine_internal.h"
+
+typedef struct {
+  const uint8_t *base;
+  size_t len;
+  size_t pos;      /* the next record's offset */
+  size_t released; /* pages before this were given back */
+  int swapped;
+  int nanos;
+  int linktype;
+} mw_mapped;
+
+/* 0: a classic pcap file, mapped; 1: not one (pcapng, another version, too small or not
+ * mappable), for libpcap to read. */
+int mw_mapped_open(mw_mapped *m, int fd, uint64_t size);
+/* As mw_capture_run: 0 at the end, 1 with more to read, -1 on a malformed record (err). */
+int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, size_t errlen);
+void mw_mapped_close(mw_mapped *m);
+
+#endif

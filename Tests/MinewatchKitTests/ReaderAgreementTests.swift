@@ -1,0 +1,111 @@
+import CaptureForge
+import Foundation
+import Testing
+
+@testable import MinewatchKit
+
+/// The mapped reader (classic pcap walked in place) and libpcap's read loop hand the engine the
+/// same packets: identical reports on every capture in the tests, and the same warning for
+/// each kind of damaged file.
+@Suite struct ReaderAgreementTests {
+  /// The report as JSON with the file's name taken out, or the error that refused the file.
+  func report(_ file: String, _ reader: CaptureReader) throws -> String {
+    do {
+      let r = try Scanner(signatures: loadSignatures()).scan(files: [file], reader: reader)
+      var out = Data()
+      r.writeJSON { out.append($0) }
+      return String(decoding: out, as: UTF8.self).replacingOccurrences(of: file, with: "FILE")
+    } catch let e as MinewatchError {
+      return "error: \(e)"
+    }
+  }
+
+  static var allCaptures: [String] {
+    let fm = FileManager.default
+    var files = [Paths.repo.appendingPathComponent("Tests/Fixtures/sample.pcap").path]
+    for dir in ["miners", "public", "decoys", "ordinary"] {
+      let d = Paths.captures.appendingPathComponent(dir)
+      let names = (try? fm.contentsOfDirectory(atPath: d.path)) ?? []
+      files += names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map {
+        d.appendingPathComponent($0).path
+      }
+    }
+    return files
+  }
+
+  @Test func everyCaptureGivesTheSameReport() throws {
+    let files = Self.allCaptures
+    #expect(files.count > 270)
+    var differ: [String] = []
+    for f in files where try report(f, .mapped) != report(f, .libpcap) { differ.append(f) }
+    #expect(differ.isEmpty, "\(differ)")
+  }
+
+  /// The same file in the other byte order and with nanosecond timestamps: one report.
+  @Test func byteOrderAndPrecisionAgree() throws {
+    let original = Paths.capture("miners/xmr_rx0_tls_sni_eth.pcap")
+    let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: original)))
+    let swapped = Paths.scratch(UUID().uuidString + "-swapped.pcap")
+    try Data(Self.rewrite(data, swap: true, nanos: false)).write(to: URL(fileURLWithPath: swapped))
+    let nanos = Paths.scratch(UUID().uuidString + "-nanos.pcap")
+    try Data(Self.rewrite(data, swap: false, nanos: true)).write(to: URL(fileURLWithPath: nanos))
+    let base = try report(original, .libpcap)
+    for f in [swapped, nanos] {
+      #expect(try report(f, .mapped) == base, "\(f)")
+      #expect(try report(f, .libpcap) == base, "\(f)")
+    }
+  }
+
+  /// A little-endian microsecond pcap rewritten in big-endian order or with nanoseconds.
+  static func rewrite(_ d: [UInt8], swap: Bool, nanos: Bool) -> [UInt8] {
+    func get(_ o: Int) -> UInt32 { d[o..<o + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+    func put(_ v: UInt32, _ out: inout [UInt8]) {
+      let le = [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)]
+      out += swap ? le.reversed() : le
+    }
+    func put16(_ v: UInt16, _ out: inout [UInt8]) {
+      let le = [UInt8(v & 0xFF), UInt8(v >> 8)]
+      out += swap ? le.reversed() : le
+    }
+    var out: [UInt8] = []
+    put(nanos ? 0xa1b2_3c4d : 0xa1b2_c3d4, &out)
+    put16(2, &out)
+    put16(4, &out)
+    for o in stride(from: 8, to: 24, by: 4) { put(get(o), &out) }
+    var off = 24
+    while off + 16 <= d.count {
+      let caplen = Int(get(off + 8))
+      put(get(off), &out)
+      put(nanos ? get(off + 4) * 1000 : get(off + 4), &out)
+      put(get(off + 8), &out)
+      put(get(off + 12), &out)
+      out += d[off + 16..<off + 16 + caplen]
+      off += 16 + caplen
+    }
+    return out
+  }
+
+  /// Cut in a record's header, cut in its data, a length past any snaplen: both readers report
+  /// what came before and warn alike.
+  @Test func damagedFilesWarnAlike() throws {
+    let original = try [UInt8](
+      Data(contentsOf: URL(fileURLWithPath: Paths.capture("miners/xmr_rx0_plain_eth.pcap"))))
+    var huge = original
+    huge.replaceSubrange(24 + 8..<24 + 12, with: [0xE0, 0x93, 0x04, 0x00])  // 300,000
+    let cases: [(String, [UInt8], String)] = [
+      ("header", Array(original.prefix(original.count / 2 + 7)), "truncated dump file"),
+      ("data", Array(original.dropLast(100)), "captured bytes"),
+      ("huge", huge, "invalid packet capture length 300000"),
+    ]
+    for (name, bytes, expected) in cases {
+      let f = Paths.scratch(UUID().uuidString + "-\(name).pcap")
+      try Data(bytes).write(to: URL(fileURLWithPath: f))
+      let mapped = try Scanner(signatures: loadSignatures()).scan(files: [f], reader: .mapped)
+      let libpcap = try Scanner(signatures: loadSignatures()).scan(files: [f], reader: .libpcap)
+      #expect(mapped.capture.warnings == libpcap.capture.warnings, "\(name)")
+      #expect(
+        mapped.capture.warnings.first?.contains(expected) == true, "\(name): \(mapped.capture.warnings)")
+      #expect(mapped.capture.packets == libpcap.capture.packets, "\(name)")
+    }
+  }
+}
