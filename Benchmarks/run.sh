@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Times, as whole processes on the same cached file, alternating five rounds: the plain libpcap
-# loop (the limit), that loop with a 1 MiB read buffer, `minewatch scan`, and, when
+# Times, as whole processes on the same cached file, alternating five rounds: `cat` into
+# /dev/null (reading the bytes at all), the plain libpcap loop (the limit), that loop with a
+# 1 MiB read buffer, `minewatch scan` (mapped reader) and `minewatch scan --reader libpcap`, and, when
 # MW_BASELINE names another minewatch binary (an earlier commit), that one too. Prints the best
 # time of each with the spread of its rounds, and ratios taken round by round (each round's
 # commands ran back to back, so a busy moment of the machine hits both sides of a ratio).
@@ -15,12 +16,17 @@ def timed(cmd):
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - t, out
-times = {k: [] for k in ("plain", "buffered", "minewatch", "baseline", "minewatch100k", "load100k")}
+times = {k: [] for k in ("cat", "plain", "buffered", "minewatch", "mwlibpcap", "baseline", "minewatch100k", "load100k")}
 for _ in range(ROUNDS):
+    t = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        subprocess.run(["cat", pcap], check=True, stdout=null)
+    times["cat"].append(time.perf_counter() - t)
     t, out = timed([loop, pcap]); times["plain"].append(t); packets = int(out)
     t, _ = timed([loop, "--buffer", pcap]); times["buffered"].append(t)
     t, out = timed([mw, "scan", "--format", "json", "--quiet", pcap]); times["minewatch"].append(t)
     report = json.loads(out)
+    t, _ = timed([mw, "scan", "--reader", "libpcap", "--format", "json", "--quiet", pcap]); times["mwlibpcap"].append(t)
     if baseline:
         t, _ = timed([baseline, "scan", "--format", "json", "--quiet", pcap]); times["baseline"].append(t)
     if sigs100k:
@@ -34,12 +40,14 @@ def ratios(num, den):
     return f"{statistics.median(rs):.2f} (rounds {rs[0]:.2f}–{rs[-1]:.2f})"
 size = os.path.getsize(pcap) / 2**20
 print(f"capture            {pcap}: {packets} packets, {size:.0f} MiB (page cache), {ROUNDS} rounds")
-for k, label in (("plain", "libpcap loop"), ("buffered", "loop, 1 MiB buffer"), ("minewatch", "minewatch scan"),
-                 ("baseline", "baseline scan")):
+for k, label in (("cat", "cat > /dev/null"), ("plain", "libpcap loop"), ("buffered", "loop, 1 MiB buffer"),
+                 ("minewatch", "minewatch scan"), ("mwlibpcap", "scan, libpcap read"), ("baseline", "baseline scan")):
     if times[k]:
         print(f"{label:18} {spread(times[k])}  {packets / min(times[k]) / 1e6:5.2f} M packets/s")
 print(f"ratio to the limit {ratios('plain', 'minewatch')}  (plain libpcap loop / minewatch; target >= 0.50)")
 print(f"ratio to buffered  {ratios('buffered', 'minewatch')}  (the same loop with a 1 MiB buffer / minewatch)")
+print(f"ratio to cat       {ratios('cat', 'minewatch')}  (cat > /dev/null / minewatch)")
+print(f"mapped vs libpcap  {ratios('mwlibpcap', 'minewatch')}  (scan through libpcap / scan of the mapped file)")
 if baseline:
     print(f"vs baseline        {ratios('baseline', 'minewatch')}  (baseline / minewatch: above 1 is faster now)")
 if sigs100k:

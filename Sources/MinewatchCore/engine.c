@@ -199,35 +199,68 @@ static void check_pool_address(mw_engine *e, mw_flow *f, const mw_packet *p, int
 static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, uint64_t ts_ns,
                        uint32_t wirelen);
 
-void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
-                      uint32_t wirelen) {
+static void count_packet(mw_engine *e, uint64_t ts_ns, uint32_t wirelen) {
   e->c.packets++;
   e->c.bytes += wirelen;
   if (e->c.first_ns == 0 || ts_ns < e->c.first_ns) e->c.first_ns = ts_ns;
   if (ts_ns > e->c.last_ns) e->c.last_ns = ts_ns;
   /* Packet time only moves forward, so a reordered capture cannot expire flows early. */
   if (ts_ns > e->now_ns) e->now_ns = ts_ns;
-  if (!data) return;
-  mw_packet p;
-  if (!mw_decode(e->linktype, data, caplen, &p, e->c.anomalies)) return;
-  if (p.family == 4) e->c.ipv4++;
+}
+
+/* A decoded packet; `k` is its flow key when the caller computed it already (TCP only). */
+static void decoded_packet(mw_engine *e, const mw_raw_packet *r, const mw_packet *p,
+                           const mw_flow_key *k) {
+  if (p->family == 4) e->c.ipv4++;
   else e->c.ipv6++;
-  if (p.l4 == IPPROTO_UDP) {
+  if (p->l4 == IPPROTO_UDP) {
     e->c.udp++;
-    if ((p.sport == 53 || p.dport == 53) && e->names) mw_dns_inspect(e, &p, p.payload, p.payload_len, ts_ns);
+    if ((p->sport == 53 || p->dport == 53) && e->names)
+      mw_dns_inspect(e, p, p->payload, p->payload_len, r->ts_ns);
     return;
   }
   e->c.tcp++;
-  if (p.tcp_flags & MW_TCP_SYN) mw_host_activity_syn(e, &p);
+  if (p->tcp_flags & MW_TCP_SYN) mw_host_activity_syn(e, p);
   int side;
   uint64_t created = e->c.flows_created;
-  mw_flow *f = mw_flow_lookup(e, &p, &side);
-  if (e->c.flows_created != created) check_pool_address(e, f, &p, side);
+  mw_flow *f = k ? mw_flow_lookup_key(e, p, k, &side) : mw_flow_lookup(e, p, &side);
+  if (e->c.flows_created != created) check_pool_address(e, f, p, side);
   uint32_t id = f->id;
-  tcp_packet(e, f, side, &p, ts_ns, wirelen);
+  tcp_packet(e, f, side, p, r->ts_ns, r->wirelen);
   /* The packet that marked a flow is part of its evidence, so this check comes after. */
   if (f->evidence && f->id == id && f->state != MW_FLOW_FREE && e->evidence_fn)
-    e->evidence_fn(e->evidence_ctx, id, ts_ns, data, caplen, wirelen);
+    e->evidence_fn(e->evidence_ctx, id, r->ts_ns, r->data, r->caplen, r->wirelen);
+}
+
+void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
+                      uint32_t wirelen) {
+  count_packet(e, ts_ns, wirelen);
+  if (!data) return;
+  mw_packet p;
+  if (!mw_decode(e->linktype, data, caplen, &p, e->c.anomalies)) return;
+  mw_raw_packet r = {ts_ns, data, caplen, wirelen};
+  decoded_packet(e, &r, &p, NULL);
+}
+
+void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n) {
+  mw_packet p[MW_BATCH];
+  mw_flow_key k[MW_BATCH];
+  bool ok[MW_BATCH];
+  if (n > MW_BATCH) n = MW_BATCH;
+  /* Decoding has no effect but the anomaly counts, which the batch adds up alike in any order. */
+  for (uint32_t i = 0; i < n; i++) {
+    ok[i] = mw_decode(e->linktype, batch[i].data, batch[i].caplen, &p[i], e->c.anomalies);
+    if (ok[i] && p[i].l4 != IPPROTO_UDP) {
+      mw_flow_key_of(e, &p[i], &k[i]);
+      mw_flow_prefetch_bucket(e, &k[i]);
+    }
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (ok[i] && p[i].l4 != IPPROTO_UDP) mw_flow_prefetch_entry(e, &k[i]);
+  for (uint32_t i = 0; i < n; i++) {
+    count_packet(e, batch[i].ts_ns, batch[i].wirelen);
+    if (ok[i]) decoded_packet(e, &batch[i], &p[i], p[i].l4 != IPPROTO_UDP ? &k[i] : NULL);
+  }
 }
 
 static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, uint64_t ts_ns,

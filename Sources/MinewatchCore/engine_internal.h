@@ -185,7 +185,29 @@ struct mw_engine {
 };
 
 /* flow_table.c */
+/* A packet's flow key: both ends in canonical order, which side sent it, its bucket and tag. */
+typedef struct {
+  uint8_t a0[16], a1[16];
+  uint16_t p0, p1;
+  int side;
+  uint32_t bucket, tag;
+} mw_flow_key;
+void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k);
+void mw_flow_prefetch_bucket(const mw_engine *e, const mw_flow_key *k);
+void mw_flow_prefetch_entry(const mw_engine *e, const mw_flow_key *k);
 mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side);
+mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key *k, int *side);
+
+/* engine.c: a batch of packets from a reader that holds them in memory (mapped files) */
+typedef struct {
+  uint64_t ts_ns;
+  const uint8_t *data;
+  uint32_t caplen, wirelen;
+} mw_raw_packet;
+enum { MW_BATCH = 16 };
+/* Decodes the batch and asks for the flow buckets of all its packets, then processes them in
+ * order exactly as mw_engine_packet would one by one. */
+void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n);
 void mw_flow_end(mw_engine *e, mw_flow *f);
 void mw_flow_release_stream(mw_engine *e, mw_flow *f);
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create);

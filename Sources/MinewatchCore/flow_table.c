@@ -181,19 +181,46 @@ end_it:
   mw_flow_end(e, &e->flows[best]);
 }
 
-mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
+void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k) {
   uint8_t s[16] = {0}, d[16] = {0};
   size_t alen = p->family == 4 ? 4 : 16;
   memcpy(s, p->src, alen);
   memcpy(d, p->dst, alen);
   int cmp = memcmp(s, d, 16);
   bool src_low = cmp < 0 || (cmp == 0 && p->sport <= p->dport);
-  const uint8_t *a0 = src_low ? s : d, *a1 = src_low ? d : s;
-  uint16_t p0 = src_low ? p->sport : p->dport, p1 = src_low ? p->dport : p->sport;
-  *side = src_low ? 0 : 1;
-  uint64_t h = flow_key_hash(e, a0, a1, p0, p1, p->family);
-  uint32_t bi = (uint32_t)h & e->bucket_mask;
-  uint32_t tag = (uint32_t)(h >> 32) | 1;
+  memcpy(k->a0, src_low ? s : d, 16);
+  memcpy(k->a1, src_low ? d : s, 16);
+  k->p0 = src_low ? p->sport : p->dport;
+  k->p1 = src_low ? p->dport : p->sport;
+  k->side = src_low ? 0 : 1;
+  uint64_t h = flow_key_hash(e, k->a0, k->a1, k->p0, k->p1, p->family);
+  k->bucket = (uint32_t)h & e->bucket_mask;
+  k->tag = (uint32_t)(h >> 32) | 1;
+}
+
+/* The two memory reads a lookup stalls on, asked for ahead: the bucket, then (once the bucket
+ * has arrived) the entry its tag points at. */
+void mw_flow_prefetch_bucket(const mw_engine *e, const mw_flow_key *k) {
+  __builtin_prefetch(&e->buckets[k->bucket], 0, 3);
+}
+
+void mw_flow_prefetch_entry(const mw_engine *e, const mw_flow_key *k) {
+  const mw_bucket *b = &e->buckets[k->bucket];
+  for (int i = 0; i < MW_BUCKET_WAYS; i++)
+    if (b->tag[i] == k->tag) __builtin_prefetch(&e->flows[b->idx[i]], 1, 3);
+}
+
+mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side) {
+  mw_flow_key k;
+  mw_flow_key_of(e, p, &k);
+  return mw_flow_lookup_key(e, p, &k, side);
+}
+
+mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key *k, int *side) {
+  const uint8_t *a0 = k->a0, *a1 = k->a1;
+  uint16_t p0 = k->p0, p1 = k->p1;
+  *side = k->side;
+  uint32_t bi = k->bucket, tag = k->tag;
   mw_bucket *b = &e->buckets[bi];
   int free_way = -1;
   for (int i = 0; i < MW_BUCKET_WAYS; i++) {

@@ -63,6 +63,7 @@ int mw_mapped_open(mw_mapped *m, int fd, uint64_t size) {
 }
 
 static void release_read_pages(mw_mapped *m) {
+  if (m->pos < m->released + MW_RELEASE_STEP) return;
   long page = sysconf(_SC_PAGESIZE);
   size_t upto = m->pos & ~((size_t)(page > 0 ? page : 4096) - 1);
   if (upto < m->released + MW_RELEASE_STEP) return;
@@ -70,39 +71,66 @@ static void release_read_pages(mw_mapped *m) {
   m->released = upto;
 }
 
-int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, size_t errlen) {
-  const uint8_t *base = m->base;
-  for (uint64_t n = 0; max_packets == 0 || n < max_packets; n++) {
-    size_t left = m->len - m->pos;
-    if (left == 0) return 0;
-    if (left < MW_PCAP_RECORD_HEADER) {
-      snprintf(err, errlen, "truncated dump file; tried to read %d header bytes, only got %zu",
-               MW_PCAP_RECORD_HEADER, left);
-      m->pos = m->len;
-      return -1;
-    }
-    const uint8_t *r = base + m->pos;
-    uint32_t sec = u32(r, m->swapped), frac = u32(r + 4, m->swapped);
-    uint32_t caplen = u32(r + 8, m->swapped), wirelen = u32(r + 12, m->swapped);
-    if (caplen > MW_PCAP_MAX_CAPLEN) {
-      snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d", caplen,
-               MW_PCAP_MAX_CAPLEN);
-      m->pos = m->len;
-      return -1;
-    }
-    if (caplen > left - MW_PCAP_RECORD_HEADER) {
-      snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
-               caplen, left - MW_PCAP_RECORD_HEADER);
-      m->pos = m->len;
-      return -1;
-    }
-    m->pos += MW_PCAP_RECORD_HEADER + caplen;
-    uint64_t ts = (uint64_t)sec * 1000000000ULL + (uint64_t)frac * (m->nanos ? 1u : 1000u);
-    mw_engine_packet(e, ts, r + MW_PCAP_RECORD_HEADER, caplen, wirelen > caplen ? wirelen : caplen);
-    if ((n & 1023) == 1023) release_read_pages(m);
-    if (mw_engine_deadline_reached(e)) return 1;
+/* The next record into *r; 0 at the end, -1 on a malformed record (err), 1 otherwise. */
+static int next_record(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen) {
+  size_t left = m->len - m->pos;
+  if (left == 0) return 0;
+  if (left < MW_PCAP_RECORD_HEADER) {
+    snprintf(err, errlen, "truncated dump file; tried to read %d header bytes, only got %zu",
+             MW_PCAP_RECORD_HEADER, left);
+    m->pos = m->len;
+    return -1;
   }
-  release_read_pages(m);
+  const uint8_t *h = m->base + m->pos;
+  uint32_t sec = u32(h, m->swapped), frac = u32(h + 4, m->swapped);
+  uint32_t caplen = u32(h + 8, m->swapped), wirelen = u32(h + 12, m->swapped);
+  if (caplen > MW_PCAP_MAX_CAPLEN) {
+    snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d", caplen,
+             MW_PCAP_MAX_CAPLEN);
+    m->pos = m->len;
+    return -1;
+  }
+  if (caplen > left - MW_PCAP_RECORD_HEADER) {
+    snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+             caplen, left - MW_PCAP_RECORD_HEADER);
+    m->pos = m->len;
+    return -1;
+  }
+  m->pos += MW_PCAP_RECORD_HEADER + caplen;
+  r->ts_ns = (uint64_t)sec * 1000000000ULL + (uint64_t)frac * (m->nanos ? 1u : 1000u);
+  r->data = h + MW_PCAP_RECORD_HEADER;
+  r->caplen = caplen;
+  r->wirelen = wirelen > caplen ? wirelen : caplen;
+  return 1;
+}
+
+/* Records go to the engine in batches (its lookups overlap); a batch ends with the record that
+ * brings packet time to the engine's deadline, so the timers fire after the very packet they
+ * would have one by one. */
+int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, size_t errlen) {
+  mw_raw_packet batch[MW_BATCH];
+  uint64_t done = 0;
+  while (max_packets == 0 || done < max_packets) {
+    uint32_t n = 0;
+    int rc = 1;
+    uint64_t now = e->now_ns;
+    bool due = false;
+    while (n < MW_BATCH && (max_packets == 0 || done + n < max_packets)) {
+      rc = next_record(m, &batch[n], err, errlen);
+      if (rc != 1) break;
+      if (batch[n].ts_ns > now) now = batch[n].ts_ns;
+      n++;
+      if (e->deadline_ns != 0 && now >= e->deadline_ns) {
+        due = true;
+        break;
+      }
+    }
+    if (n) mw_engine_packets(e, batch, n);
+    done += n;
+    release_read_pages(m);
+    if (rc != 1) return rc;
+    if (due) return 1;
+  }
   return 1;
 }
 
