@@ -257,6 +257,9 @@ void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n) {
   }
   for (uint32_t i = 0; i < n; i++)
     if (ok[i] && p[i].l4 != IPPROTO_UDP) mw_flow_prefetch_entry(e, &k[i]);
+  if (e->rhythms)
+    for (uint32_t i = 0; i < n; i++)
+      if (ok[i] && p[i].l4 != IPPROTO_UDP) mw_flow_prefetch_rhythm(e, &k[i]);
   for (uint32_t i = 0; i < n; i++) {
     count_packet(e, batch[i].ts_ns, batch[i].wirelen);
     if (ok[i]) decoded_packet(e, &batch[i], &p[i], p[i].l4 != IPPROTO_UDP ? &k[i] : NULL);

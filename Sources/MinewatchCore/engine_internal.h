@@ -195,6 +195,7 @@ typedef struct {
 void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k);
 void mw_flow_prefetch_bucket(const mw_engine *e, const mw_flow_key *k);
 void mw_flow_prefetch_entry(const mw_engine *e, const mw_flow_key *k);
+void mw_flow_prefetch_rhythm(const mw_engine *e, const mw_flow_key *k);
 mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side);
 mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key *k, int *side);
 

@@ -8,7 +8,8 @@ typedef struct {
   const uint8_t *base;
   size_t len;
   size_t pos;      /* the next record's offset */
-  size_t released; /* pages before this were given back */
+  size_t released;  /* pages before this were given back */
+  size_t prefetched; /* bytes asked for up to here */
   int swapped;
   int nanos;
   int linktype;
