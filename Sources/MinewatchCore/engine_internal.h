@@ -155,6 +155,7 @@ struct mw_engine {
   mw_counters c;
   mw_flow *flows;
   mw_bucket *buckets;
+  size_t bucket_bytes;
   uint32_t bucket_mask;
   uint32_t free_flow;   /* index + 1 of the last returned entry */
   uint32_t pool_used;   /* entries handed out at least once: untouched memory stays unmapped */

@@ -21,7 +21,7 @@ enum {
 };
 /* Read pages are given back every this many bytes: small enough that the mapping adds little
  * to the resident set, large enough that the calls cost nothing measurable. */
-static const size_t MW_RELEASE_STEP = 128u << 10;
+static const size_t MW_RELEASE_STEP = 1u << 20;
 
 static uint32_t u32(const uint8_t *p, int swapped) {
   uint32_t v;
