@@ -60,6 +60,8 @@ int mw_mapped_open(mw_mapped *m, int fd, uint64_t size) {
   /* The low 26 bits are the link type; the bits above say whether frames carry an FCS. */
   uint32_t lt = u32(h + 20, m->swapped) & 0x03FFFFFF;
   m->linktype = lt == 101 ? 12 : (int)lt; /* LINKTYPE_RAW is DLT_RAW (12) to libpcap */
+  m->snaplen = u32(h + 16, m->swapped);
+  if (m->snaplen == 0 || m->snaplen > MW_PCAP_MAX_CAPLEN) m->snaplen = MW_PCAP_MAX_CAPLEN;
   return 0;
 }
 
@@ -98,8 +100,9 @@ static int next_record(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen)
   uint32_t sec = u32(h, m->swapped), frac = u32(h + 4, m->swapped);
   uint32_t caplen = u32(h + 8, m->swapped), wirelen = u32(h + 12, m->swapped);
   if (caplen > MW_PCAP_MAX_CAPLEN) {
-    snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %d", caplen,
-             MW_PCAP_MAX_CAPLEN);
+    /* libpcap's words: it names the file's snapshot length, though the limit is its maximum */
+    snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %u", caplen,
+             m->snaplen);
     m->pos = m->len;
     return -1;
   }
@@ -113,8 +116,9 @@ static int next_record(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen)
   prefetch_ahead(m);
   r->ts_ns = (uint64_t)sec * 1000000000ULL + (uint64_t)frac * (m->nanos ? 1u : 1000u);
   r->data = h + MW_PCAP_RECORD_HEADER;
-  r->caplen = caplen;
-  r->wirelen = wirelen > caplen ? wirelen : caplen;
+  /* A record longer than the file's snapshot length is cut to it, as libpcap cuts it. */
+  r->caplen = caplen > m->snaplen ? m->snaplen : caplen;
+  r->wirelen = wirelen > r->caplen ? wirelen : r->caplen;
   return 1;
 }
 

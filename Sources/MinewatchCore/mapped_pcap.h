@@ -13,6 +13,7 @@ typedef struct {
   int swapped;
   int nanos;
   int linktype;
+  uint32_t snaplen; /* the file's, as libpcap takes it */
 } mw_mapped;
 
 /* 0: a classic pcap file, mapped; 1: not one (pcapng, another version, too small or not

@@ -85,6 +85,23 @@ import Testing
     return out
   }
 
+  /// Records longer than the file's snapshot length are cut to it by both readers (libpcap
+  /// does), and their wire length is counted after the cut: found by the differential fuzzer.
+  @Test func recordsPastTheSnapshotLengthAreCutAlike() throws {
+    var bytes = try [UInt8](
+      Data(contentsOf: URL(fileURLWithPath: Paths.capture("miners/xmr_rx0_plain_eth.pcap"))))
+    bytes.replaceSubrange(16..<20, with: [60, 0, 0, 0])  // snaplen 60: every TCP payload cut off
+    let f = Paths.scratch(UUID().uuidString + "-snaplen.pcap")
+    try Data(bytes).write(to: URL(fileURLWithPath: f))
+    #expect(try report(f, .mapped) == report(f, .libpcap))
+    let r = try Scanner(signatures: loadSignatures()).scan(files: [f])
+    #expect(r.capture.packets > 300 && r.miningHosts.isEmpty)  // no payload left to read
+    for name in ["readers-snaplen-cut", "readers-wirelen-after-cut"] {
+      let seed = Paths.repo.appendingPathComponent("Tests/Fuzz/regressions/fuzz_capture/" + name).path
+      #expect(try report(seed, .mapped) == report(seed, .libpcap), "\(name)")
+    }
+  }
+
   /// Cut in a record's header, cut in its data, a length past any snaplen: both readers report
   /// what came before and warn alike.
   @Test func damagedFilesWarnAlike() throws {
