@@ -7,9 +7,12 @@ public enum LinkLayer: Sendable {
   case linuxSLL2
   case raw
   case null
+  /// Any other link type: frames are written as given (tunnel and serial-line tests).
+  case other(UInt32)
 
   public var linkType: UInt32 {
     switch self {
+    case .other(let t): return t
     case .ethernet: return 1
     case .linuxSLL: return 113
     case .linuxSLL2: return 276
@@ -34,7 +37,7 @@ public enum LinkLayer: Sendable {
       return be16(0) + be16(1) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(ethertype)
     case .linuxSLL2:
       return be16(ethertype) + be16(0) + be32(2) + be16(1) + [0, 6] + [2, 0, 0, 0, 0, 1, 0, 0]
-    case .raw:
+    case .raw, .other:
       return []
     case .null:
       let family: UInt32 = ipVersion == 6 ? 10 : 2  // host order, as BSD writes it

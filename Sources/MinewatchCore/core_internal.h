@@ -11,9 +11,13 @@
 enum {
   MW_LT_NULL = 0,      /* BSD loopback, host byte order family */
   MW_LT_ETHERNET = 1,
+  MW_LT_PPP = 9,
+  MW_LT_PPP_HDLC = 50,  /* PPP in HDLC-like framing (DLT_PPP_SERIAL) */
+  MW_LT_PPP_ETHER = 51, /* PPPoE without the Ethernet header */
   MW_LT_RAW_DLT12 = 12, /* DLT_RAW on most platforms */
   MW_LT_RAW_DLT14 = 14, /* DLT_RAW on some BSDs */
   MW_LT_RAW = 101,
+  MW_LT_C_HDLC = 104,   /* Cisco HDLC */
   MW_LT_LOOP = 108,    /* OpenBSD loopback, network byte order family */
   MW_LT_LINUX_SLL = 113,
   MW_LT_IPV4 = 228,
@@ -31,6 +35,8 @@ typedef struct {
   uint32_t seq;
   const uint8_t *payload;
   uint32_t payload_len;
+  uint8_t tunnel_kind; /* mw_tunnel_kind */
+  uint32_t tunnel_id;
 } mw_packet;
 
 enum { MW_TCP_FIN = 0x01, MW_TCP_SYN = 0x02, MW_TCP_RST = 0x04, MW_TCP_ACK = 0x10 };

@@ -38,6 +38,9 @@ static const char *const anomaly_names[MW_AN_COUNT] = {
   [MW_AN_POOL_ADDRESS_EVICTED] = "pool_address_evicted",
   [MW_AN_HOST_ACTIVITY_EVICTED] = "host_activity_evicted",
   [MW_AN_RHYTHM_EVICTED] = "rhythm_evicted",
+  [MW_AN_UNSUPPORTED_ENCAPSULATION] = "unsupported_encapsulation",
+  [MW_AN_ENCAPSULATION_TOO_DEEP] = "encapsulation_too_deep",
+  [MW_AN_BAD_TUNNEL_HEADER] = "bad_tunnel_header",
 };
 
 const char *mw_anomaly_name(mw_anomaly a) {
@@ -156,11 +159,23 @@ void mw_engine_destroy(mw_engine *e) {
   free(e);
 }
 
+static const char *const tunnel_names[MW_TUNNEL_COUNT] = {
+  [MW_TUNNEL_NONE] = "", [MW_TUNNEL_VLAN] = "vlan", [MW_TUNNEL_GRE] = "gre",
+  [MW_TUNNEL_ERSPAN] = "erspan", [MW_TUNNEL_VXLAN] = "vxlan", [MW_TUNNEL_GENEVE] = "geneve",
+  [MW_TUNNEL_MPLS] = "mpls", [MW_TUNNEL_PPPOE] = "pppoe", [MW_TUNNEL_GTPU] = "gtpu",
+  [MW_TUNNEL_IPIP] = "ipip", [MW_TUNNEL_TEREDO] = "teredo",
+};
+
+const char *mw_tunnel_name(int kind) {
+  return kind > 0 && kind < MW_TUNNEL_COUNT ? tunnel_names[kind] : "";
+}
+
 int mw_engine_set_linktype(mw_engine *e, int lt) {
   switch (lt) {
   case MW_LT_NULL: case MW_LT_ETHERNET: case MW_LT_RAW_DLT12: case MW_LT_RAW_DLT14:
   case MW_LT_RAW: case MW_LT_LOOP: case MW_LT_LINUX_SLL: case MW_LT_IPV4: case MW_LT_IPV6:
-  case MW_LT_LINUX_SLL2:
+  case MW_LT_LINUX_SLL2: case MW_LT_PPP: case MW_LT_PPP_HDLC: case MW_LT_PPP_ETHER:
+  case MW_LT_C_HDLC:
     e->linktype = lt;
     return 0;
   default:

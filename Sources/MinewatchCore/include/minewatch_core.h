@@ -46,8 +46,28 @@ typedef enum {
   MW_AN_POOL_ADDRESS_EVICTED,   /* a remembered pool address made room for a newer one */
   MW_AN_HOST_ACTIVITY_EVICTED,  /* a host's connection record made room for another host's */
   MW_AN_RHYTHM_EVICTED,         /* an opaque flow's rhythm record made room for a newer flow's */
+  MW_AN_UNSUPPORTED_ENCAPSULATION, /* a tunnel carrying something the decoder does not know */
+  MW_AN_ENCAPSULATION_TOO_DEEP, /* more nested tunnels (or MPLS labels) than the decoder peels */
+  MW_AN_BAD_TUNNEL_HEADER,      /* a tunnel header that breaks its own rules */
   MW_AN_COUNT
 } mw_anomaly;
+
+/* The tunnel a packet came through (the innermost one with an id, else the VLAN). */
+typedef enum {
+  MW_TUNNEL_NONE = 0,
+  MW_TUNNEL_VLAN,   /* id: the VLAN id */
+  MW_TUNNEL_GRE,    /* id: the GRE key, 0 without one */
+  MW_TUNNEL_ERSPAN, /* id: the ERSPAN session */
+  MW_TUNNEL_VXLAN,  /* id: the VNI */
+  MW_TUNNEL_GENEVE, /* id: the VNI */
+  MW_TUNNEL_MPLS,   /* id: the top label */
+  MW_TUNNEL_PPPOE,  /* id: the PPPoE session */
+  MW_TUNNEL_GTPU,   /* id: the TEID */
+  MW_TUNNEL_IPIP,   /* IP-in-IP, 6in4 */
+  MW_TUNNEL_TEREDO,
+  MW_TUNNEL_COUNT
+} mw_tunnel_kind;
+const char *mw_tunnel_name(int kind);
 
 const char *mw_anomaly_name(mw_anomaly a);
 
