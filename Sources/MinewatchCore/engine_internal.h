@@ -72,7 +72,9 @@ typedef struct {
   uint32_t bucket;     /* where the flow's tag lives, to free the slot */
   uint32_t next_free;  /* free-list link, index + 1 */
   uint8_t way;
+  uint8_t tunnel_kind; /* the tunnel its first packet came through (mw_tunnel_kind) */
   uint16_t rhythm;     /* index + 1 into the rhythm records, 0 when none (fits the padding) */
+  uint32_t tunnel_id;
   uint32_t inspected[2];
   uint64_t first_ns, last_ns;
   uint64_t bytes[2], packets[2];

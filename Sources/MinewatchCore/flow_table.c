@@ -107,6 +107,8 @@ static void fill_stats(const mw_flow *f, mw_event *ev) {
   ev->first_ns = f->first_ns;
   ev->last_ns = f->last_ns;
   ev->carried = f->carried;
+  ev->tunnel_kind = f->tunnel_kind;
+  ev->tunnel_id = f->tunnel_id;
 }
 
 int mw_engine_flow_stats(const mw_engine *e, uint32_t slot, uint32_t flow_id, mw_event *out) {
@@ -259,6 +261,8 @@ mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key 
   }
   mw_flow *f = &e->flows[idx];
   memset(f, 0, sizeof *f);
+  f->tunnel_kind = p->tunnel_kind;
+  f->tunnel_id = p->tunnel_id;
   b->tag[free_way] = tag;
   b->idx[free_way] = idx;
   f->bucket = bi;

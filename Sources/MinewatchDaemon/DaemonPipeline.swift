@@ -169,7 +169,7 @@ public final class DaemonPipeline {
           "algorithm",
           "login",
           "wallet", "account", "worker", "agent", "miner", "finding", "confidence", "evidence", "difficulty",
-          "first_seen", "unit", "unit_contact", "asset_class", "kind", "kind_reasons",
+          "first_seen", "unit", "unit_contact", "asset_class", "kind", "kind_reasons", "tunnel",
         ]))
   }
 

@@ -48,6 +48,23 @@ import Testing
     }.sorted() + r.hosts.map { "host \($0.ip) \($0.role.rawValue)" }.sorted()
   }
 
+  /// The tunnel a session through `kind` reports.
+  static func tunnel(_ kind: Encapsulation) -> String? {
+    switch kind {
+    case .vxlan(let vni): "vxlan:\(vni)"
+    case .geneve(let vni): "geneve:\(vni)"
+    case .erspan2(let s), .erspan3(let s): "erspan:\(s)"
+    case .greEthernet(let key): "gre:\(key ?? 0)"
+    case .greIP: "gre:0"
+    case .mpls(let labels), .qinqMPLS(let labels): "mpls:\(labels[0])"
+    case .mplsPseudowire(let label): "mpls:\(label)"
+    case .pppoe(let session): "pppoe:\(session)"
+    case .gtpu(let teid): "gtpu:\(teid)"
+    case .ipInIP: "ipip"
+    case .ppp, .pppHDLC, .ciscoHDLC: nil
+    }
+  }
+
   @Test(arguments: kinds) func realMinersAreFoundThroughIt(_ kind: Encapsulation) throws {
     for capture in Self.miners {
       let bare = try scan([Paths.capture(capture)])
@@ -63,6 +80,9 @@ import Testing
       #expect(
         wrapped.anomalies.keys.allSatisfy { bare.anomalies[$0] != nil },
         "\(kind) \(capture): \(wrapped.anomalies)")
+      // Each session names the feed that saw it; bare traffic names none.
+      #expect(wrapped.allSessions.allSatisfy { $0.tunnel == Self.tunnel(kind) }, "\(kind) \(capture)")
+      #expect(bare.allSessions.allSatisfy { $0.tunnel == nil })
     }
   }
 

@@ -271,6 +271,8 @@ typedef struct {
   uint64_t packets_from_a, packets_from_b;
   uint64_t first_ns, last_ns;
   uint8_t carried;       /* the flow carried payload (0: a connection attempt, refused or unanswered) */
+  uint8_t tunnel_kind;   /* FLOW_END: the tunnel the flow's first packet came through */
+  uint32_t tunnel_id;
 } mw_event;
 
 /* Returns 1 to keep watching the flow (its lines keep coming and a FLOW_END is sent), 0 to

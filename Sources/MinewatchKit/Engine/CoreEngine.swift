@@ -77,6 +77,39 @@ public struct FlowStats: Sendable {
   public var firstNs: UInt64, lastNs: UInt64
   /// Payload crossed the flow in some direction: more than a connection attempt.
   public var carriedPayload: Bool
+  /// The tunnel its first packet came through ("vxlan:5001", "mpls:1000", "vlan:20"), if any.
+  public var tunnel: String? = nil
+
+  init(_ ev: mw_event) {
+    bytesFromA = ev.bytes_from_a
+    bytesFromB = ev.bytes_from_b
+    packetsFromA = ev.packets_from_a
+    packetsFromB = ev.packets_from_b
+    firstNs = ev.first_ns
+    lastNs = ev.last_ns
+    carriedPayload = ev.carried != 0
+    if ev.tunnel_kind != 0 {
+      let kind = String(cString: mw_tunnel_name(Int32(ev.tunnel_kind)))
+      // IP-in-IP and Teredo have no id worth a reader's attention.
+      tunnel =
+        ev.tunnel_kind == UInt8(MW_TUNNEL_IPIP.rawValue) || ev.tunnel_kind == UInt8(MW_TUNNEL_TEREDO.rawValue)
+        ? kind : "\(kind):\(ev.tunnel_id)"
+    }
+  }
+
+  public init(
+    bytesFromA: UInt64, bytesFromB: UInt64, packetsFromA: UInt64, packetsFromB: UInt64, firstNs: UInt64,
+    lastNs: UInt64, carriedPayload: Bool, tunnel: String? = nil
+  ) {
+    self.bytesFromA = bytesFromA
+    self.bytesFromB = bytesFromB
+    self.packetsFromA = packetsFromA
+    self.packetsFromB = packetsFromB
+    self.firstNs = firstNs
+    self.lastNs = lastNs
+    self.carriedPayload = carriedPayload
+    self.tunnel = tunnel
+  }
 }
 
 /// Receives events as the engine produces them; returns true to keep watching a flow.
@@ -138,10 +171,7 @@ public final class CoreEngine {
   public func stats(slot: UInt32, flow: UInt32) -> FlowStats? {
     var ev = mw_event()
     guard mw_engine_flow_stats(raw, slot, flow, &ev) == 0 else { return nil }
-    return FlowStats(
-      bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
-      packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns,
-      carriedPayload: ev.carried != 0)
+    return FlowStats(ev)
   }
 
   public func advanceTime(to ns: UInt64) { mw_engine_advance_time(raw, ns) }
@@ -199,10 +229,7 @@ private func coreEventTrampoline(ctx: UnsafeMutableRawPointer?, ev: UnsafePointe
   case MW_EV_FLOW_END:
     event = .flowEnd(
       flow: ev.flow_id, a: Endpoint(ev.a), b: Endpoint(ev.b),
-      stats: FlowStats(
-        bytesFromA: ev.bytes_from_a, bytesFromB: ev.bytes_from_b, packetsFromA: ev.packets_from_a,
-        packetsFromB: ev.packets_from_b, firstNs: ev.first_ns, lastNs: ev.last_ns,
-        carriedPayload: ev.carried != 0))
+      stats: FlowStats(ev))
   case MW_EV_DNS_QUERY:
     event = .dnsQuery(
       at: ev.ts_ns, host: IPAddress(ev.a), name: text(), signature: signature(ev.name_value))

@@ -286,7 +286,7 @@ public struct ReportBuilder {
       egressPackets: stats.map { clientIsA ? $0.packetsFromA : $0.packetsFromB } ?? 0,
       ingressPackets: stats.map { clientIsA ? $0.packetsFromB : $0.packetsFromA } ?? 0,
       firstNs: first, lastNs: last, evidence: evidence.sorted(), precedingLogin: precedingLogin,
-      evidenceFile: m.evidenceRecord, samples: m.samples,
+      tunnel: stats?.tunnel, evidenceFile: m.evidenceRecord, samples: m.samples,
       hashes: estimate != nil ? hashes : nil,
       hashesPerShare: estimate != nil ? hashes.map { $0 / Double(m.submitted) } : nil)
     record.sharesEstimated = estimatedShares != nil

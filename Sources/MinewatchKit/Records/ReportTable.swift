@@ -85,7 +85,7 @@ extension ScanReport {
         let pool = [s.poolName, s.poolDomain].compactMap { $0 }.joined(separator: " / ")
         out.append(
           "  → \(s.poolIP):\(s.poolPort)\(pool.isEmpty ? "" : "  (\(pool))")  \(s.protocolVariant)"
-            + "  algo \(s.algorithm ?? "?")  coin \(s.coin ?? "?")")
+            + "  algo \(s.algorithm ?? "?")  coin \(s.coin ?? "?")" + (s.tunnel.map { "  via \($0)" } ?? ""))
         out.append(
           "    finding \(s.finding.rawValue), confidence \(s.confidence.rawValue): \(s.evidence.joined(separator: " "))"
         )

@@ -100,6 +100,8 @@ public struct ScanReport: Sendable {
     public var lastNs: UInt64
     public var evidence: [String]
     public var precedingLogin: PrecedingLogin?
+    /// The tunnel (or VLAN) the flow's first packet came through: which feed saw it.
+    public var tunnel: String? = nil
     /// The finding's packets as written to the evidence directory.
     public var evidenceFile: EvidenceRecord?
     /// Bytes and shares over time.

@@ -64,6 +64,7 @@ public struct SessionRecord: Codable, Sendable, Equatable {
   public var evidence: [String]
   @Nullable public var evidencePcap: EvidencePcap?
   @Nullable public var precedingLogin: PrecedingLogin?
+  @Nullable public var tunnel: String?
 
   enum CodingKeys: String, CodingKey {
     case finding, confidence, miner
@@ -99,6 +100,7 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     case evidence
     case evidencePcap = "evidence_pcap"
     case precedingLogin = "preceding_login"
+    case tunnel
   }
 
   public init(_ s: ScanReport.Session) {
@@ -148,5 +150,6 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     precedingLogin = s.precedingLogin.map {
       PrecedingLogin(peer: "\($0.peer)", port: Int($0.port), secondsBefore: $0.secondsBefore)
     }
+    tunnel = s.tunnel
   }
 }
