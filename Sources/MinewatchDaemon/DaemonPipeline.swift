@@ -31,6 +31,8 @@ public final class DaemonPipeline {
   private var intervalStartNs: UInt64 = 0
   private var lastDropped: UInt64 = 0
   private var lastAnomalies: [String: UInt64] = [:]
+  private var lastPackets: UInt64 = 0
+  private var lastDecoded: UInt64 = 0
   public private(set) var sessionsStarted = 0
   public private(set) var sessionsEnded = 0
   public private(set) var summaries = 0
@@ -314,6 +316,17 @@ public final class DaemonPipeline {
       energyKwhPerDay: power.kWhPerDay, coalKgPerDay: power.kWhPerDay * config.site.factors.coalKgPerKWh,
       co2KgPerDay: power.kWhPerDay * config.site.factors.co2KgPerKWh, miningHostsByUnit: nil,
       anomalies: anomalies)
+    let c = pipeline.engine.counters
+    let packets = c.packets &- lastPackets
+    let undecoded = packets &- min(packets, (c.ipv4 + c.ipv6) &- lastDecoded)
+    body.packets = packets
+    body.undecodedPackets = undecoded
+    lastPackets = c.packets
+    lastDecoded = c.ipv4 + c.ipv6
+    if packets >= 50 && undecoded * 2 > packets {  // an idle link's few frames say nothing
+      body.warning =
+        "\(undecoded) of the interval's \(packets) packets could not be decoded (see anomalies): is the feed wrapped in a format minewatch does not read?"
+    }
     if let assets = pipeline.assets {
       var units: [String: Int] = [:]
       for h in totals.hosts { units[assets.lookup(h)?.unit ?? "(no unit)", default: 0] += 1 }
@@ -340,8 +353,11 @@ public final class DaemonPipeline {
         lastDropped = drop + ifdrop
       }
     }
-    keys += ["anomalies", "final"]
-    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: now, body: body, keys: keys))
+    keys += ["packets", "undecoded_packets", "warning", "anomalies", "final"]
+    alerts.send(
+      Alert(
+        kind: .summary, severity: body.warning == nil ? .notice : .warning, timeNs: now, body: body,
+        keys: keys))
     metrics?.summary(
       hosts: totals.hosts.count, pools: totals.pools.count, rates: rates, active: announced.count)
     metrics?.anomalies(anomalies, since: lastAnomalies)

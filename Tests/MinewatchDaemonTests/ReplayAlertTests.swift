@@ -231,3 +231,37 @@ import Testing
     #expect(html.contains("<polyline class=\"series\""))
   }
 }
+
+/// A feed wrapped in something minewatch does not read is not a quiet campus: the summary says
+/// how many packets it could not decode and warns when they are most of the interval.
+@Suite struct UndecodableFeedTests {
+  @Test func aSummaryWarnsWhenMostPacketsCannotBeDecoded() throws {
+    let path = Paths.scratch("undecodable.pcap")
+    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+    let t0: UInt64 = 1_763_900_000 * 1_000_000_000
+    let inner: [UInt8] = Encapsulation.outerMACs + [0x08, 0x00] + Array(repeating: 0x45, count: 40)
+    for i in 0..<300 {
+      // GRE carrying a protocol no decoder knows (0x1234), then, later, ordinary UDP.
+      let frame =
+        i < 200
+        ? Encapsulation.outerIPv4(proto: 47, payload: [0, 0, 0x12, 0x34] + inner)
+        : Encapsulation.outerUDP(dport: 9999, payload: Array(repeating: 1, count: 20))
+      w.write(frame: frame, timeNs: t0 + UInt64(i) * 1_000_000_000)
+    }
+    w.close()
+    let alerts = try Daemon.replay(
+      files: [path], config: config([("summary_interval", "60")]), keepAlerts: true)
+    let summaries = alerts.filter { $0.kind == .summary }
+    let first = try #require(summaries.first)
+    let packets = try #require(first.json["packets"] as? Int)
+    #expect(packets >= 60 && first.json["undecoded_packets"] as? Int == packets)
+    #expect(
+      (first.json["warning"] as? String)?.contains("\(packets) of the interval's \(packets) packets") == true)
+    #expect(first.severity == .warning)
+    #expect(first.fields.contains { $0.0 == "warning" })
+    #expect(((first.json["anomalies"] as? [String: Any])?["unsupported_encapsulation"] as? Int ?? 0) >= 60)
+    // Once the feed is ordinary UDP again, the summaries stop warning.
+    let last = try #require(summaries.last)
+    #expect(last.json["warning"] == nil && last.severity == .notice)
+  }
+}

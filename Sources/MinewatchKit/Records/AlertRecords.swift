@@ -189,9 +189,17 @@ public struct SummaryAlert: AlertBody, Equatable {
   public var captureReceived: UInt64?
   public var captureDropped: UInt64?
   public var captureIfDropped: UInt64?
+  /// The interval's packets, and those of them that did not decode to IP (other link or tunnel
+  /// formats, malformed headers, non-IP frames).
+  public var packets: UInt64?
+  public var undecodedPackets: UInt64?
+  /// Set when most of the interval's packets could not be decoded: the feed may be wrapped in
+  /// something minewatch does not read, and the interval's figures then say little.
+  public var warning: String?
 
   enum CodingKeys: String, CodingKey {
-    case pools, final, anomalies
+    case pools, final, anomalies, packets, warning
+    case undecodedPackets = "undecoded_packets"
     case intervalS = "interval_s"
     case miningHosts = "mining_hosts"
     case egressBytes = "egress_bytes"
