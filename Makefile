@@ -13,6 +13,8 @@ FUZZ_TARGETS := $(FUZZ_C_TARGETS) fuzz_session
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 CORE_SOURCES := $(wildcard Sources/MinewatchCore/*.c)
+# Real tunnelled traffic, so the fuzzers start from every decapsulation path.
+TUNNEL_SEEDS := $(addprefix Tests/Fixtures/captures/ordinary/,vxlan.pcap 4in4tunnel.pcap 4in6tunnel.pcap 6in6tunnel.pcap ipv6_in_gtp.pcap teredo.pcap)
 
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -119,11 +121,11 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_DIR)/corpus/$$t; done
 	@mkdir -p $(FUZZ_DIR)/seeds/packets $(FUZZ_DIR)/seeds/json $(FUZZ_DIR)/crashes
-	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*)
+	@$(FUZZ_DIR)/make_seeds $(FUZZ_DIR)/seeds Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*) $(TUNNEL_SEEDS)
 	@cp -n $(FUZZ_DIR)/seeds/packets/* $(FUZZ_DIR)/corpus/fuzz_packets/ 2>/dev/null || true
 	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_json/ 2>/dev/null || true
 	@cp -n $(FUZZ_DIR)/seeds/json/* $(FUZZ_DIR)/corpus/fuzz_session/ 2>/dev/null || true
-	@cp -n Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
+	@cp -n Tests/Fixtures/*.pcap $(wildcard Tests/Fixtures/captures/miners/*.pcap* Tests/Fixtures/captures/public/*.pcap*) $(TUNNEL_SEEDS) $(FUZZ_DIR)/corpus/fuzz_capture/ 2>/dev/null || true
 	@echo $(FUZZ_TARGETS) | tr ' ' '\n' | xargs -P $(FUZZ_JOBS) -I{} sh -c \
 	  '$(FUZZ_DIR)/{} -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	     -artifact_prefix=$(FUZZ_DIR)/crashes/{}- $(FUZZ_DIR)/corpus/{} Tests/Fuzz/regressions/{} \

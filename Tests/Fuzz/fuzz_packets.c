@@ -4,7 +4,7 @@
  * DNS with state carried between packets. */
 #include "fuzz_common.h"
 
-static const int link_types[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276};
+static const int link_types[] = {0, 1, 9, 12, 14, 50, 51, 101, 104, 108, 113, 228, 229, 276};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
