@@ -5,7 +5,7 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run report test bench bench-hostile sample format install clean fuzz fuzz-build test-sanitize
+.PHONY: all deps test-deps build run report test bench bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
 FUZZ_C_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
@@ -81,6 +81,11 @@ bench: deps
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
 	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
 	@MW_BASELINE=$(MW_BASELINE) Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
+
+# The cost of each encapsulation on the benchmark capture (wrapped copies written once).
+bench-tunnels: bench
+	$(SWIFT) build -c release --product minewatch-gen
+	@Benchmarks/tunnels.sh $(BENCH_PCAP) .build/release/minewatch-gen .build/release/minewatch
 
 # Binary, signatures and docs under $(PREFIX); unit and sample config where systemd looks.
 install:

@@ -131,24 +131,34 @@ public enum Encapsulation: Sendable, Equatable, CustomStringConvertible {
   }
 }
 
+/// Calls `body` with each record of a classic little-endian pcap file (timestamp ns, frame),
+/// reading the file mapped, so that a file of gigabytes costs no more memory than one record.
+public func forEachPcapRecord(_ path: String, _ body: (UInt64, [UInt8]) throws -> Void) throws {
+  let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+  try data.withUnsafeBytes { (d: UnsafeRawBufferPointer) in
+    func u32(_ o: Int) -> UInt32 {
+      UInt32(d[o]) | UInt32(d[o + 1]) << 8 | UInt32(d[o + 2]) << 16 | UInt32(d[o + 3]) << 24
+    }
+    guard d.count >= 24, u32(0) == 0xa1b2_c3d4 || u32(0) == 0xa1b2_3c4d else {
+      throw CocoaError(.fileReadCorruptFile)
+    }
+    let nanos = u32(0) == 0xa1b2_3c4d
+    var off = 24
+    while off + 16 <= d.count {
+      let caplen = Int(u32(off + 8))
+      guard off + 16 + caplen <= d.count else { break }
+      let ts = UInt64(u32(off)) * 1_000_000_000 + UInt64(u32(off + 4)) * (nanos ? 1 : 1000)
+      try body(ts, Array(d[off + 16..<off + 16 + caplen]))
+      off += 16 + caplen
+    }
+  }
+}
+
 /// The records of a classic little-endian pcap file, as (timestamp ns, frame bytes).
 public func readPcapRecords(_ path: String) throws -> (linkType: UInt32, records: [(UInt64, [UInt8])]) {
-  let d = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-  func u32(_ o: Int) -> UInt32 {
-    UInt32(d[o]) | UInt32(d[o + 1]) << 8 | UInt32(d[o + 2]) << 16 | UInt32(d[o + 3]) << 24
-  }
-  guard d.count >= 24, u32(0) == 0xa1b2_c3d4 || u32(0) == 0xa1b2_3c4d else {
-    throw CocoaError(.fileReadCorruptFile)
-  }
-  let nanos = u32(0) == 0xa1b2_3c4d
   var out: [(UInt64, [UInt8])] = []
-  var off = 24
-  while off + 16 <= d.count {
-    let caplen = Int(u32(off + 8))
-    guard off + 16 + caplen <= d.count else { break }
-    let ts = UInt64(u32(off)) * 1_000_000_000 + UInt64(u32(off + 4)) * (nanos ? 1 : 1000)
-    out.append((ts, Array(d[off + 16..<off + 16 + caplen])))
-    off += 16 + caplen
-  }
-  return (u32(20), out)
+  try forEachPcapRecord(path) { out.append(($0, $1)) }
+  let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 24) ?? Data()
+  let lt = head.count == 24 ? head[20..<24].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
+  return (lt, out)
 }
