@@ -305,7 +305,8 @@ public final class DaemonPipeline {
     updateEgressMetrics()
     let seconds = max(Double(now &- intervalStartNs) / 1e9, 1)
     let mbps = Double(totals.egressBytes) * 8 / seconds / 1e6
-    let anomalies = pipeline.anomalies
+    var anomalies = pipeline.anomalies
+    if let refused = verifier?.refused, refused > 0 { anomalies["verify_queue_full"] = refused }
     var body = SummaryAlert(
       intervalS: seconds, miningHosts: totals.hosts.count, pools: totals.pools.count,
       egressBytes: totals.egressBytes, egressMbps: mbps, hashrateHpsByAlgorithm: rates,

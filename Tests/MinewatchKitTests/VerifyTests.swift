@@ -124,6 +124,34 @@ import Testing
     #expect(later.all(now: Date().addingTimeInterval(8 * 86_400)).isEmpty)
   }
 
+  /// The queue holds at most `maxPending` endpoints; the store at most `capacity` verdicts,
+  /// the one that expires soonest going first.
+  @Test func queueAndStoreHoldTheirLimits() throws {
+    var settings = VerifySettings()
+    settings.timeoutSeconds = 0.5
+    settings.perMinute = 1
+    let queue = VerifyQueue(
+      verifier: PoolVerifier(settings: settings), store: try VerdictStore(path: nil), maxPending: 1,
+      windowSeconds: 60)
+    defer { queue.stop() }
+    let closed = UInt16(1)  // nothing listens on port 1 of loopback
+    #expect(queue.request(Self.loopback, port: closed, likelyTLS: false))
+    usleep(300_000)  // the worker has taken the first; the rate holds the next one back
+    #expect(queue.request(Self.loopback, port: 2, likelyTLS: false))
+    #expect(!queue.request(Self.loopback, port: 3, likelyTLS: false))
+    #expect(queue.refused == 1 && queue.pendingCount == 1)
+
+    let store = try VerdictStore(path: nil, capacity: 2)
+    let now = Date()
+    for (port, hours) in [(10, 3.0), (11, 1.0), (12, 2.0)] {
+      try store.put(
+        PoolVerdict(
+          ip: Self.loopback, port: UInt16(port), status: .notPool, reason: "test", checkedAt: now,
+          expiresAt: now.addingTimeInterval(hours * 3600), probes: []))
+    }
+    #expect(store.all().map(\.port).sorted() == [10, 12])
+  }
+
   @Test func aDamagedVerdictFileIsAnErrorNamingIt() throws {
     let file = try scratchFile("verdicts.json", "[{\"ip\": \"not an address\"}]")
     #expect(throws: MinewatchError.self) { _ = try VerdictStore(path: file) }
