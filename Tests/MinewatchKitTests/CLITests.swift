@@ -206,17 +206,10 @@ import Testing
     let dir = Paths.scratch(UUID().uuidString + "-verify")
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let capture = dir + "/suspect.pcap"
-    let w = try PcapWriter(path: capture, link: .ethernet(vlans: []))
-    w.sortByTime = true
-    let t0: UInt64 = 1_763_900_000 * 1_000_000_000
-    TLSRhythm.flow(
-      w, client: Peer("10.36.1.1", 50000), server: Peer("127.0.0.1", port), startNs: t0,
-      TLSRhythm.minerRecords(seed: 12, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
     // After the verdict: a second host, twenty seconds of encrypted traffic to the same pool.
-    TLSRhythm.flow(
-      w, client: Peer("10.36.1.2", 50001), server: Peer("127.0.0.1", port), startNs: t0 + 600_000_000_000,
-      [(2, true, 244), (2.02, false, 85), (9, false, 430), (15, true, 244), (15.02, false, 85)])
-    w.close()
+    try writeSuspectOfLocalPool(
+      capture, port: port, miner: "10.36.1.1", other: "10.36.1.2", otherAfter: 600, seed: 12
+    ).close()
     let verdicts = dir + "/verdicts.json"
     let conf = try scratchFile(
       "verify.conf",

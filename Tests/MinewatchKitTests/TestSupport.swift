@@ -96,3 +96,22 @@ func writeTLSHellos(
     c.send(fromClient: true, TLSClientHello.record(serverName: "www.example.org"))
   }
 }
+
+/// A suspect's traffic to a local pool at 127.0.0.1:`port`: an encrypted miner (`miner`, found
+/// by its rhythm) from the start, and twenty seconds of another host's (`other`) encrypted
+/// traffic to the same endpoint `otherAfter` seconds later, too little for any rhythm. Returns
+/// the writer, still open, for more flows.
+func writeSuspectOfLocalPool(
+  _ path: String, port: UInt16, miner: String, other: String, otherAfter: Double, seed: UInt64
+) throws -> PcapWriter {
+  let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+  w.sortByTime = true
+  let t0: UInt64 = 1_763_900_000 * 1_000_000_000
+  TLSRhythm.flow(
+    w, client: Peer(miner, 50000), server: Peer("127.0.0.1", port), startNs: t0,
+    TLSRhythm.minerRecords(seed: seed, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
+  TLSRhythm.flow(
+    w, client: Peer(other, 50001), server: Peer("127.0.0.1", port), startNs: t0 + UInt64(otherAfter * 1e9),
+    [(2, true, 244), (2.02, false, 85), (9, false, 430), (15, true, 244), (15.02, false, 85)])
+  return w
+}

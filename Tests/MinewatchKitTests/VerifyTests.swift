@@ -167,17 +167,11 @@ import Testing
     try #require(verdict.status == .pool)
 
     let path = Paths.scratch(UUID().uuidString + "-verified.pcap")
-    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
-    w.sortByTime = true
-    let t0: UInt64 = 1_763_900_000 * 1_000_000_000
-    TLSRhythm.flow(
-      w, client: Peer("10.36.0.1", 50000), server: Peer("127.0.0.1", port), startNs: t0,
-      TLSRhythm.minerRecords(seed: 11, submits: 60, mean: 6, submit: 244, answer: 85, push: 430))
     // Twenty seconds of another host's encrypted traffic to the same endpoint: too little for
     // any rhythm.
-    TLSRhythm.flow(
-      w, client: Peer("10.36.0.2", 50001), server: Peer("127.0.0.1", port), startNs: t0 + 100_000_000_000,
-      [(2, true, 244), (2.02, false, 85), (9, false, 430), (15, true, 244), (15.02, false, 85)])
+    let w = try writeSuspectOfLocalPool(
+      path, port: port, miner: "10.36.0.1", other: "10.36.0.2", otherAfter: 100, seed: 11)
+    let t0: UInt64 = 1_763_900_000 * 1_000_000_000
     // The same address on another port is not the verified pool.
     TLSRhythm.flow(
       w, client: Peer("10.36.0.3", 50002), server: Peer("127.0.0.1", port &+ 1), startNs: t0,
