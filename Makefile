@@ -5,7 +5,7 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run report test bench bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
+.PHONY: all deps test-deps build run report test deb test-package bench bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
 FUZZ_C_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
@@ -87,12 +87,34 @@ bench-tunnels: bench
 	$(SWIFT) build -c release --product minewatch-gen
 	@Benchmarks/tunnels.sh $(BENCH_PCAP) .build/release/minewatch-gen .build/release/minewatch
 
+# A Debian package with the Swift runtime linked in: it needs only Debian's own libraries.
+DEB_VERSION := $(shell sed -n 's/.*static let release = "\(.*\)"/\1/p' Sources/minewatch/Minewatch.swift)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB_DIR := .build-deb
+DEB := $(DEB_DIR)/minewatch_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: deps
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --configuration debug \
+	  --date $$(cat signatures/VERSION) --authors "minewatch developers<minewatch@example.org>"
+	$(SWIFT) build -c release --product minewatch --static-swift-stdlib --scratch-path .build-static
+	@mkdir -p $(DEB_DIR)
+	systemd/build-deb.sh .build-static/release/minewatch .build/plugins/GenerateManual/outputs/minewatch \
+	  $(DEB_VERSION) $(DEB_ARCH) $(DEB_DIR)
+
+# The package as an administrator meets it: lintian, then dpkg -i into a fresh Debian 12 root
+# (debootstrap, no Swift in it) and minewatch run there. Needs root and Debian's mirror.
+test-package: deb
+	@command -v debootstrap >/dev/null && command -v lintian >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq debootstrap lintian >/dev/null; }
+	systemd/test-package.sh $(DEB) Tests/Fixtures/sample.pcap $(DEB_DIR)/bookworm
+
 # Binary, signatures and docs under $(PREFIX); unit and sample config where systemd looks.
 install:
 	$(SWIFT) build -c release --product minewatch
 	install -D -m 0755 .build/release/minewatch $(DESTDIR)$(PREFIX)/bin/minewatch
 	install -d $(DESTDIR)$(PREFIX)/share/minewatch/signatures
-	install -m 0644 signatures/*.txt $(DESTDIR)$(PREFIX)/share/minewatch/signatures/
+	install -m 0644 signatures/*.txt signatures/VERSION $(DESTDIR)$(PREFIX)/share/minewatch/signatures/
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/minewatch/README.md
 	install -D -m 0644 systemd/minewatch.service $(DESTDIR)$(SYSCONFDIR)/systemd/system/minewatch.service
 	@if [ -f $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf ]; then \

@@ -125,9 +125,14 @@ public final class DaemonPipeline {
     pipeline.engine.setDeadline(nextTickNs)
   }
 
+  /// A session read on the wire waits this long (packet time) for its login, so that its start
+  /// alert names the wallet or worker; a miner sends it right after subscribing.
+  static let loginWaitNs: UInt64 = 5_000_000_000
+
   private func announceNew() {
     for s in pipeline.tracker.openSessions where announced[s.flowID] == nil {
       guard let r = pipeline.report(s) else { continue }
+      if r.finding == .stratum && r.login == nil && nowNs &- r.firstNs < Self.loginWaitNs { continue }
       announce(flow: s.flowID, r)
     }
     updateEgressMetrics()

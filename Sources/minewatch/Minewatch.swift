@@ -5,9 +5,20 @@ import MinewatchKit
 
 @main
 struct Minewatch: ParsableCommand {
+  /// The release; `make deb` names the package after it.
+  static let release = "0.9.0"
+
+  /// "0.9.0, signatures 2026-12-02 (/usr/share/minewatch/signatures)": the binary and the
+  /// signature set it would load.
+  static var versionText: String {
+    guard let dir = Signatures.defaultDirectory() else { return "\(release), no signature set found" }
+    return "\(release), signatures \(Signatures.setDate(in: dir) ?? "of unknown date") (\(dir.path))"
+  }
+
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
     abstract: "Passive detector of cryptocurrency mining in network traffic.",
+    version: versionText,
     subcommands: [
       Scan.self, Run.self, Report.self, VerifyCommand.self, EvidenceCommand.self, SignaturesCommand.self,
     ])

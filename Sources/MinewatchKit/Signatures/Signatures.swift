@@ -132,6 +132,15 @@ public struct Signatures: Sendable {
 
   /// Where the signatures live when none is named: beside the executable after `make install`,
   /// or the source tree's copy when run from a build folder.
+  /// The date of a signature set (the first line of its VERSION file), if it names one.
+  public static func setDate(in directory: URL) -> String? {
+    guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("VERSION").path),
+      data.count < 256, let line = String(data: data, encoding: .utf8)?.split(separator: "\n").first
+    else { return nil }
+    let date = line.trimmingCharacters(in: .whitespaces)
+    return date.isEmpty ? nil : date
+  }
+
   public static func defaultDirectory() -> URL? {
     let fm = FileManager.default
     var candidates: [URL] = []
