@@ -38,18 +38,20 @@ chmod 0644 "$root"/usr/share/man/man1/*.gz
 "$root/usr/bin/minewatch" --generate-completion-script fish > "$root/usr/share/fish/vendor_completions.d/minewatch.fish"
 chmod 0644 "$root"/usr/share/bash-completion/completions/minewatch "$root"/usr/share/zsh/vendor-completions/_minewatch \
   "$root"/usr/share/fish/vendor_completions.d/minewatch.fish
+# bash-completion sources the file: no interpreter line.
+sed -i '1{/^#!/d}' "$root/usr/share/bash-completion/completions/minewatch"
 
 gzip -9n < README.md > "$root/usr/share/doc/minewatch/README.md.gz"
 date=$(git log -1 --format=%aD 2>/dev/null || date -R)
 printf 'minewatch (%s) unstable; urgency=medium\n\n  * Release %s; see README.md.\n\n -- minewatch developers <minewatch@example.org>  %s\n' \
-  "$version" "$version" "$date" | gzip -9n > "$root/usr/share/doc/minewatch/changelog.Debian.gz"
+  "$version" "$version" "$date" | gzip -9n > "$root/usr/share/doc/minewatch/changelog.gz"
 cat > "$root/usr/share/doc/minewatch/copyright" <<'COPYRIGHT'
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: minewatch
 Source: https://example.org/minewatch
 
 Files: *
-Copyright: the minewatch developers
+Copyright: 2026 the minewatch developers
 License: MIT
  Permission is hereby granted, free of charge, to any person obtaining a copy of this
  software and associated documentation files (the "Software"), to deal in the Software
@@ -64,16 +66,17 @@ License: MIT
 COPYRIGHT
 chmod 0644 "$root"/usr/share/doc/minewatch/*
 
-# Debian's libraries the binary links directly (its NEEDED entries; theirs are their own
-# packages' business), each as its package at the version built against.
-needed=$(objdump -p "$root/usr/bin/minewatch" | awk '/NEEDED/{print $2}')
-depends=$(ldd "$root/usr/bin/minewatch" | awk -v want="$needed" 'BEGIN{n=split(want,w,"\n"); for(i=1;i<=n;i++) ok[w[i]]=1} /=> \//{if ($1 in ok) print $3}' | while read -r lib; do
-  pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [ -n "$pkg" ] || pkg=$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [ -n "$pkg" ] || continue
-  ver=$(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//; s/^[0-9]*://')
-  echo "$pkg (>= $ver)"
-done | sort -u | paste -sd, | sed 's/,/, /g')
+# Debian's libraries the binary links, at the lowest versions whose symbols it uses: what
+# dpkg-shlibdeps reads from the libraries' symbols files (the versions installed here would
+# demand this machine's security updates of every target).
+shl=$(mktemp -d)
+mkdir -p "$shl/debian"
+printf 'Source: minewatch\n\nPackage: minewatch\nArchitecture: any\n' > "$shl/debian/control"
+binary=$(realpath "$root/usr/bin/minewatch")
+depends=$(cd "$shl" && dpkg-shlibdeps -O "$binary" | sed -n 's/^shlibs:Depends=//p')
+rm -rf "$shl"
+[ -n "$depends" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+depends="$depends, procps"  # the unit's ExecReload runs /bin/kill
 if ldd "$root/usr/bin/minewatch" | grep -q libswift; then
   echo "build-deb: the binary still loads the Swift runtime dynamically" >&2
   exit 1
@@ -91,13 +94,15 @@ Section: net
 Priority: optional
 Homepage: https://example.org/minewatch
 Description: passive detector of cryptocurrency mining in network traffic
- minewatch watches a gateway's traffic (a mirror port, a remote SPAN or cloud mirror, or the
- router itself) and reports which internal hosts mine, to which pool, for which coin and
- wallet, since when, with how much traffic and hashrate, and what it costs in energy. It
- reads the mining protocols, pool names and addresses, and the rhythm of encrypted mining.
+ minewatch watches a gateway's traffic (a mirror port, a remote SPAN or
+ cloud mirror, or the router itself) and reports which internal hosts mine,
+ to which pool, for which coin and wallet, since when, with how much traffic
+ and hashrate, and what it costs in energy. It reads the mining protocols,
+ pool names and addresses, and the rhythm of encrypted mining.
  .
- It runs as a hardened systemd service writing alerts to syslog and JSON, with Prometheus
- metrics, or as a one-off scan of capture files. The service is installed but not enabled.
+ It runs as a hardened systemd service writing alerts to syslog and JSON,
+ with Prometheus metrics, or as a one-off scan of capture files. The
+ service is installed but not enabled.
 CONTROL
 echo "/etc/minewatch/minewatch.conf" > "$root/DEBIAN/conffiles"
 cat > "$root/DEBIAN/postinst" <<'POSTINST'

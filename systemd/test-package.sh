@@ -30,7 +30,10 @@ echo "== dpkg -i with dependencies from apt"
 cp "$deb" "$root/tmp/minewatch.deb"
 cp "$sample" "$root/tmp/sample.pcap"
 in_root apt-get -qq update
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/minewatch.deb systemd >/dev/null || fail "install failed"
+in_root dpkg --purge minewatch >/dev/null 2>&1 || true  # a root kept from an earlier run
+# With systemd and man-db, as a server has them, for systemd-analyze and the unit's man: link.
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/minewatch.deb systemd man-db >/dev/null ||
+  fail "install failed"
 in_root dpkg -s minewatch | grep -q '^Status: install ok installed' || fail "not installed"
 
 echo "== minewatch in the root"

@@ -147,7 +147,9 @@ public struct Signatures: Sendable {
     if let env = ProcessInfo.processInfo.environment["MINEWATCH_SIGNATURES"] {
       candidates.append(URL(fileURLWithPath: env))
     }
-    let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    // The running binary itself (argv[0] is only a name when the shell found it on PATH).
+    let selfPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let exe = URL(fileURLWithPath: selfPath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
     var dir = exe.deletingLastPathComponent()
     candidates.append(dir.appendingPathComponent("../share/minewatch/signatures"))
     for _ in 0..<4 {
@@ -155,6 +157,7 @@ public struct Signatures: Sendable {
       dir = dir.deletingLastPathComponent()
     }
     candidates.append(URL(fileURLWithPath: "/usr/local/share/minewatch/signatures"))
+    candidates.append(URL(fileURLWithPath: "/usr/share/minewatch/signatures"))
     candidates.append(URL(fileURLWithPath: "signatures"))
     return candidates.first { fm.fileExists(atPath: $0.appendingPathComponent("pools.txt").path) }
       .map { $0.standardizedFileURL }
