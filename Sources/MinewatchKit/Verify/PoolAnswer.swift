@@ -1,7 +1,8 @@
 import Foundation
 
 /// The login a probe sends for each family, and how the endpoint's answer is read. Facts from
-/// ../shared/docs/PROTOCOLS.md: a CryptoNote pool answers `login` with a job (blob, job_id,
+/// xmrig's Client.cpp and Job.cpp, the Stratum V1 documents (slush/braiins, BIP310), NiceHash's
+/// EthereumStratum/1.0.0 and eth-proxy: a CryptoNote pool answers `login` with a job (blob, job_id,
 /// target, algo); a Stratum V1 pool answers `mining.subscribe` with
 /// `[[subscriptions], extranonce1, extranonce2_size]` then sends `mining.set_difficulty` and
 /// `mining.notify`; an ETH proxy answers `eth_getWork` with `[header, seed, boundary]`. Any

@@ -3,8 +3,7 @@
 and TLS), and services that are not pools. Prints one JSON line naming each endpoint's port
 once all listen, then serves until its standard input closes (the test ending).
 
-The pools answer as the protocol documents and real pools do (../shared/docs/PROTOCOLS.md:
-xmrig's Client.cpp and nodejs-pool for CryptoNote, the Stratum V1 documents and ckpool for
+The pools answer as the protocol documents and real pools do (xmrig's Client.cpp and nodejs-pool for CryptoNote, the Stratum V1 documents and ckpool for
 Bitcoin stratum, eth-proxy for ETH): a login is answered with a job or with an error in the
 pool's words, a subscription with an extranonce followed by a difficulty and a job.
 
