@@ -199,6 +199,13 @@ import Testing
     #expect(other.finding == .poolConnection && other.confidence == .high)
     #expect(other.poolName == "verified cryptonote pool at 127.0.0.1:\(port)")
     #expect(r.host("10.36.0.3") == nil)
+    // A verdict that has expired attributes nothing any more.
+    var expired = verdict
+    expired.expiresAt = Date().addingTimeInterval(-1)
+    let late = try Scanner(signatures: loadSignatures())
+    late.pipeline.addVerified(expired)
+    let lateReport = try late.scan(files: [path])
+    #expect(lateReport.host("10.36.0.2") == nil)
   }
 }
 

@@ -211,7 +211,11 @@ public final class SessionTracker: CoreEventSink {
     }
   }
 
-  private func verifiedPool(_ server: Endpoint) -> PoolVerdict? { verified[server.ip]?[server.port] }
+  /// The verdict in force for a server (one that has expired no longer attributes).
+  private func verifiedPool(_ server: Endpoint) -> PoolVerdict? {
+    guard let v = verified[server.ip]?[server.port], v.expiresAt > Date() else { return nil }
+    return v
+  }
 
   private func attribute(_ s: MiningSession, to v: PoolVerdict, clientIsA: Bool) {
     s.verified = v
