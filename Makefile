@@ -117,6 +117,7 @@ install:
 	install -m 0644 signatures/*.txt signatures/VERSION $(DESTDIR)$(PREFIX)/share/minewatch/signatures/
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/minewatch/README.md
 	install -D -m 0644 systemd/minewatch.service $(DESTDIR)$(SYSCONFDIR)/systemd/system/minewatch.service
+	install -D -m 0644 systemd/minewatch.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/minewatch
 	@if [ -f $(DESTDIR)$(SYSCONFDIR)/minewatch/minewatch.conf ]; then \
 	  echo "keeping $(SYSCONFDIR)/minewatch/minewatch.conf"; \
 	else \

@@ -104,7 +104,8 @@ Description: passive detector of cryptocurrency mining in network traffic
  with Prometheus metrics, or as a one-off scan of capture files. The
  service is installed but not enabled.
 CONTROL
-echo "/etc/minewatch/minewatch.conf" > "$root/DEBIAN/conffiles"
+install -D -m 0644 systemd/minewatch.logrotate "$root/etc/logrotate.d/minewatch"
+printf '/etc/minewatch/minewatch.conf\n/etc/logrotate.d/minewatch\n' > "$root/DEBIAN/conffiles"
 cat > "$root/DEBIAN/postinst" <<'POSTINST'
 #!/bin/sh
 # The state (evidence, verdicts) and log directories; the service itself is left for the

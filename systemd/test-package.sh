@@ -45,7 +45,7 @@ in_root minewatch signatures check /usr/share/minewatch/signatures || fail "sign
 for f in /usr/share/man/man1/minewatch.1.gz /usr/share/man/man1/minewatch.scan.1.gz /usr/share/man/man1/minewatch.run.1.gz \
   /usr/share/man/man1/minewatch.verify.1.gz /usr/share/bash-completion/completions/minewatch \
   /usr/share/zsh/vendor-completions/_minewatch /usr/share/fish/vendor_completions.d/minewatch.fish \
-  /etc/minewatch/minewatch.conf /lib/systemd/system/minewatch.service; do
+  /etc/minewatch/minewatch.conf /etc/logrotate.d/minewatch /lib/systemd/system/minewatch.service; do
   [ -s "$root$f" ] || fail "missing $f"
 done
 [ -d "$root/var/lib/minewatch" ] && [ -d "$root/var/log/minewatch" ] || fail "postinst made no state or log directory"

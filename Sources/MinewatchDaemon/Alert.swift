@@ -123,11 +123,37 @@ public final class AlertDispatcher {
     }
   }
 
+  /// SIGHUP: the JSON log is opened again by name, so a rotation (logrotate renames the file,
+  /// then signals) continues in a new file; on failure the old handle stays.
+  public func reopenJSONLog() throws {
+    guard let path = config.jsonLog else { return }
+    if !FileManager.default.fileExists(atPath: path) {
+      guard FileManager.default.createFile(atPath: path, contents: nil) else {
+        throw MinewatchError.usage("json_log: cannot create \(path)")
+      }
+    }
+    guard let h = FileHandle(forWritingAtPath: path) else {
+      throw MinewatchError.usage("json_log: cannot write \(path)")
+    }
+    h.seekToEndOfFile()
+    try? jsonFile?.close()
+    jsonFile = h
+  }
+
+  /// JSON lines that could not be written (a full disk): counted, said in summaries.
+  public private(set) var jsonWriteFailures = 0
+
   public var queued: Int { queue.count - queueHead }
 
   public func send(_ alert: Alert) {
     if keepDelivered { delivered.append(alert) }
-    if let jsonFile { jsonFile.write(Data((alert.jsonLine + "\n").utf8)) }
+    if let jsonFile {
+      do {
+        try jsonFile.write(contentsOf: Data((alert.jsonLine + "\n").utf8))
+      } catch {
+        jsonWriteFailures += 1
+      }
+    }
     let message = SyslogMessage.format(
       alert, format: config.syslogFormat, facility: config.syslogFacility, ident: config.syslogIdent,
       hostname: hostname, pid: getpid())

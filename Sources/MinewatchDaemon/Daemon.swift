@@ -226,6 +226,12 @@ struct CaptureLoop: Sendable {
           }
         case .reload:
           do {
+            try alerts.reopenJSONLog()
+          } catch {
+            logger.error(
+              "JSON log not reopened, writing on to the old file", metadata: ["reason": "\(error)"])
+          }
+          do {
             try dp.reload(Daemon.loadSignatures(config))
             logger.notice("signatures reloaded", metadata: ["names": "\(dp.pipeline.names.count)"])
           } catch {

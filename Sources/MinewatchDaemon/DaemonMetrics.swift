@@ -38,17 +38,31 @@ public final class DaemonMetrics: Sendable {
       descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"))
   }
 
+  /// The per-algorithm hashrate gauges now exported; an algorithm no longer mined loses its
+  /// gauge (a stale series would tell a dashboard it is still mined). Touched by the capture
+  /// thread only.
+  private let hashrateGauges = HashrateGauges()
+
+  final class HashrateGauges: @unchecked Sendable {
+    var byAlgorithm: [String: Gauge] = [:]
+  }
+
   func summary(hosts: Int, pools: Int, rates: [String: Double], active: Int) {
     miningHosts.set(Double(hosts))
     self.pools.set(Double(pools))
     sessionsActive.set(Double(active))
+    for (algorithm, gauge) in hashrateGauges.byAlgorithm where rates[algorithm] == nil {
+      registry.unregisterGauge(gauge)
+      hashrateGauges.byAlgorithm[algorithm] = nil
+    }
     for (algorithm, rate) in rates {
-      registry.makeGauge(
+      let gauge = registry.makeGauge(
         descriptor: Self.d(
           "hashrate", unit: "hps",
           "Estimated hashrate to pools in the last summary interval, hashes (solutions) per second"),
-        labels: [("algorithm", algorithm)]
-      ).set(rate)
+        labels: [("algorithm", algorithm)])
+      gauge.set(rate)
+      hashrateGauges.byAlgorithm[algorithm] = gauge
     }
   }
 

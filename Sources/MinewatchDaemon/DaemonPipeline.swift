@@ -312,6 +312,7 @@ public final class DaemonPipeline {
     let mbps = Double(totals.egressBytes) * 8 / seconds / 1e6
     var anomalies = pipeline.anomalies
     if let refused = verifier?.refused, refused > 0 { anomalies["verify_queue_full"] = refused }
+    if alerts.jsonWriteFailures > 0 { anomalies["json_log_write_failed"] = UInt64(alerts.jsonWriteFailures) }
     var body = SummaryAlert(
       intervalS: seconds, miningHosts: totals.hosts.count, pools: totals.pools.count,
       egressBytes: totals.egressBytes, egressMbps: mbps, hashrateHpsByAlgorithm: rates,

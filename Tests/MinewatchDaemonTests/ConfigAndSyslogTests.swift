@@ -274,3 +274,40 @@ struct TestSessionBody: AlertBody {
     case poolIP = "pool_ip"
   }
 }
+
+/// A sensor runs for months: its JSON log survives rotation, and its metrics forget what is no
+/// longer true.
+@Suite struct LongRunningTests {
+  /// logrotate renames the file and sends SIGHUP: the daemon then writes a new file of that
+  /// name, and nothing is lost from either.
+  @Test func theJSONLogReopensAfterRotation() throws {
+    let path = Paths.scratch("alerts.jsonl")
+    var c = DaemonConfig()
+    c.syslog = .none
+    c.jsonLog = path
+    let alerts = try AlertDispatcher(config: c)
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: 1, body: Numbered(n: 1), keys: ["n"]))
+    try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: 2, body: Numbered(n: 2), keys: ["n"]))
+    try alerts.reopenJSONLog()
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: 3, body: Numbered(n: 3), keys: ["n"]))
+    let rotated = try String(contentsOfFile: path + ".1", encoding: .utf8).split(separator: "\n")
+    let fresh = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+    #expect(rotated.count == 2 && rotated[1].contains(#""n":2"#))
+    #expect(fresh.count == 1 && fresh[0].contains(#""n":3"#))
+    #expect(alerts.jsonWriteFailures == 0)
+  }
+
+  /// An algorithm no longer mined loses its hashrate gauge; the others keep theirs.
+  @Test func hashrateGaugesGoWhenTheirAlgorithmStops() {
+    let metrics = DaemonMetrics()
+    metrics.summary(hosts: 2, pools: 2, rates: ["sha256d": 7e6, "randomx": 266], active: 2)
+    var text = String(decoding: metrics.exposition(), as: UTF8.self)
+    #expect(text.contains(#"minewatch_hashrate_hps{algorithm="randomx"} 266"#))
+    #expect(text.contains(#"algorithm="sha256d""#))
+    metrics.summary(hosts: 1, pools: 1, rates: ["sha256d": 6e6], active: 1)
+    text = String(decoding: metrics.exposition(), as: UTF8.self)
+    #expect(!text.contains(#"algorithm="randomx""#))
+    #expect(text.contains(#"minewatch_hashrate_hps{algorithm="sha256d"} 6000000"#))
+  }
+}
