@@ -33,37 +33,63 @@ public struct Alert: @unchecked Sendable {
   public let line: Data
   /// The same line as JSON values, for syslog's fields and for readers that look one up.
   public let json: [String: Any]
+  /// The sensor that raised it, once the dispatcher has stamped it (`sensor`, the host name by
+  /// default): many sensors' logs then add up without losing where each alert came from.
+  public let sensor: String?
+  private let keys: [String]
+  private let encode: (String?) -> Data
 
   /// An alert of a typed record; `keys` are the fields syslog carries, in order.
   public init<Body: AlertBody>(kind: Kind, severity: Severity, timeNs: UInt64, body: Body, keys: [String]) {
+    let time = ScanReport.iso8601(timeNs)
+    self.init(kind: kind, severity: severity, timeNs: timeNs, keys: keys, sensor: nil) { sensor in
+      let envelope = Envelope(event: kind.rawValue, time: time, sensor: sensor, body: body)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      // Records hold strings, integers and finite numbers only: encoding cannot fail.
+      return (try? encoder.encode(envelope)) ?? Data(#"{"event":"\#(kind.rawValue)"}"#.utf8)
+    }
+  }
+
+  private init(
+    kind: Kind, severity: Severity, timeNs: UInt64, keys: [String], sensor: String?,
+    encode: @escaping (String?) -> Data
+  ) {
     self.kind = kind
     self.severity = severity
     self.timeNs = timeNs
-    let envelope = Envelope(event: kind.rawValue, time: ScanReport.iso8601(timeNs), body: body)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    // Records hold strings, integers and finite numbers only: encoding cannot fail.
-    line = (try? encoder.encode(envelope)) ?? Data(#"{"event":"\#(kind.rawValue)"}"#.utf8)
+    self.keys = keys
+    self.sensor = sensor
+    self.encode = encode
+    line = encode(sensor)
     let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
     json = object
     var fields: [(String, String)] = [("event", kind.rawValue)]
+    if let sensor { fields.append(("sensor", sensor)) }
     for k in keys {
       if let v = object[k], let text = Alert.text(v) { fields.append((k, text)) }
     }
     self.fields = fields
   }
 
-  /// The record with the alert's event and time beside its own fields.
+  /// The same alert, naming the sensor that raised it.
+  public func stamped(sensor: String) -> Alert {
+    Alert(kind: kind, severity: severity, timeNs: timeNs, keys: keys, sensor: sensor, encode: encode)
+  }
+
+  /// The record with the alert's event, time and sensor beside its own fields.
   private struct Envelope<Body: Encodable>: Encodable {
     let event: String
     let time: String
+    let sensor: String?
     let body: Body
-    enum Keys: String, CodingKey { case event, time }
+    enum Keys: String, CodingKey { case event, time, sensor }
     func encode(to encoder: Encoder) throws {
       try body.encode(to: encoder)
       var c = encoder.container(keyedBy: Keys.self)
       try c.encode(event, forKey: .event)
       try c.encode(time, forKey: .time)
+      try c.encodeIfPresent(sensor, forKey: .sensor)
     }
   }
 
@@ -94,6 +120,8 @@ public final class AlertDispatcher {
   private let transport: SyslogTransport
   private let config: DaemonConfig
   private let hostname: String
+  /// The name every alert carries (config `sensor`, the host name by default).
+  public let sensor: String
   private var queue: [String] = []
   private var queueHead = 0
   private var jsonFile: FileHandle?
@@ -109,6 +137,7 @@ public final class AlertDispatcher {
     var name = [CChar](repeating: 0, count: 256)
     gethostname(&name, name.count)
     hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    sensor = config.sensorName
     if let path = config.jsonLog {
       if !FileManager.default.fileExists(atPath: path) {
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
@@ -145,7 +174,8 @@ public final class AlertDispatcher {
 
   public var queued: Int { queue.count - queueHead }
 
-  public func send(_ alert: Alert) {
+  public func send(_ unstamped: Alert) {
+    let alert = unstamped.stamped(sensor: sensor)
     if keepDelivered { delivered.append(alert) }
     if let jsonFile {
       do {

@@ -100,7 +100,7 @@ public enum Daemon {
       throw MinewatchError.unreadable(
         String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
-    let metrics = config.metricsListen != nil ? DaemonMetrics() : nil
+    let metrics = config.metricsListen != nil ? DaemonMetrics(sensor: config.sensorName) : nil
     let server = try config.metricsListen.map { try MetricsServer(listen: $0, metrics: metrics!) }
     if let user = config.user { try Privileges.drop(to: user) }
     // Fail before READY when the JSON log cannot be written by the user we now are.

@@ -34,6 +34,16 @@ public struct DaemonConfig: Sendable, Equatable {
   public var updateThreshold = 0.25
   public var queueLimit = 10_000
   public var flowCapacity: UInt32 = 1 << 18
+  /// The sensor's name in every alert and metric (nil: the host name).
+  public var sensor: String?
+
+  /// The name alerts and metrics carry: `sensor`, else this machine's host name.
+  public var sensorName: String {
+    if let sensor { return sensor }
+    var name = [CChar](repeating: 0, count: 256)
+    gethostname(&name, name.count)
+    return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
   /// Active verification of suspect endpoints (off by default: it contacts them).
   public var verify = false
   public var verifySettings = VerifySettings()
@@ -153,6 +163,14 @@ public struct DaemonConfig: Sendable, Equatable {
       updateThreshold = v
     case "queue_limit": queueLimit = try int(10...10_000_000)
     case "flow_capacity": flowCapacity = UInt32(try int(1024...16_777_216))
+    case "sensor" where value.isEmpty: sensor = nil
+    case "sensor":
+      guard (1...64).contains(value.count),
+        value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+      else {
+        throw MinewatchError.usage("\(key): '\(value)' must be 1 to 64 letters, digits, '-', '_' or '.'")
+      }
+      sensor = value
     case "verify": verify = try bool()
     case "verify_source":
       guard value.isEmpty || IPAddress(value) != nil else {

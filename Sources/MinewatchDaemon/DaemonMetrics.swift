@@ -19,23 +19,36 @@ public final class DaemonMetrics: Sendable {
     MetricNameDescriptor(namespace: "minewatch", metricName: name, unitName: unit, helpText: help)
   }
 
-  public init() {
+  /// Every series carries the sensor's name (`sensor`), so many sensors add up in one
+  /// Prometheus without losing which said what.
+  let sensorLabel: [(String, String)]
+
+  public init(sensor: String? = nil) {
+    sensorLabel = sensor.map { [("sensor", $0)] } ?? []
     miningHosts = registry.makeGauge(
-      descriptor: Self.d("mining_hosts", "Hosts mining through a pool in the last summary interval"))
+      descriptor: Self.d("mining_hosts", "Hosts mining through a pool in the last summary interval"),
+      labels: sensorLabel)
     pools = registry.makeGauge(
-      descriptor: Self.d("pools", "Distinct pool addresses in the last summary interval"))
-    sessionsActive = registry.makeGauge(descriptor: Self.d("sessions_active", "Mining sessions open now"))
+      descriptor: Self.d("pools", "Distinct pool addresses in the last summary interval"), labels: sensorLabel
+    )
+    sessionsActive = registry.makeGauge(
+      descriptor: Self.d("sessions_active", "Mining sessions open now"), labels: sensorLabel)
     egressBits = registry.makeCounter(
-      descriptor: Self.d("egress_bits_to_pools_total", "Bits sent by internal hosts to mining pools"))
+      descriptor: Self.d("egress_bits_to_pools_total", "Bits sent by internal hosts to mining pools"),
+      labels: sensorLabel)
     sessionsStarted = registry.makeCounter(
-      descriptor: Self.d("sessions_started_total", "Mining sessions announced"))
-    sessionsEnded = registry.makeCounter(descriptor: Self.d("sessions_ended_total", "Mining sessions ended"))
+      descriptor: Self.d("sessions_started_total", "Mining sessions announced"), labels: sensorLabel)
+    sessionsEnded = registry.makeCounter(
+      descriptor: Self.d("sessions_ended_total", "Mining sessions ended"), labels: sensorLabel)
     received = registry.makeGauge(
-      descriptor: Self.d("capture_packets_received", "Packets the kernel handed to the capture"))
+      descriptor: Self.d("capture_packets_received", "Packets the kernel handed to the capture"),
+      labels: sensorLabel)
     dropped = registry.makeGauge(
-      descriptor: Self.d("capture_packets_dropped", "Packets dropped by the kernel's capture buffer"))
+      descriptor: Self.d("capture_packets_dropped", "Packets dropped by the kernel's capture buffer"),
+      labels: sensorLabel)
     ifDropped = registry.makeGauge(
-      descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"))
+      descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"),
+      labels: sensorLabel)
   }
 
   /// The per-algorithm hashrate gauges now exported; an algorithm no longer mined loses its
@@ -60,7 +73,7 @@ public final class DaemonMetrics: Sendable {
         descriptor: Self.d(
           "hashrate", unit: "hps",
           "Estimated hashrate to pools in the last summary interval, hashes (solutions) per second"),
-        labels: [("algorithm", algorithm)])
+        labels: sensorLabel + [("algorithm", algorithm)])
       gauge.set(rate)
       hashrateGauges.byAlgorithm[algorithm] = gauge
     }
@@ -69,7 +82,7 @@ public final class DaemonMetrics: Sendable {
   func verified(_ status: String) {
     registry.makeCounter(
       descriptor: Self.d("verifications", unit: "total", "Suspect endpoints verified, by verdict"),
-      labels: [("status", status)]
+      labels: sensorLabel + [("status", status)]
     ).increment()
   }
 
@@ -83,7 +96,7 @@ public final class DaemonMetrics: Sendable {
     for (name, count) in now where count > before[name, default: 0] {
       registry.makeCounter(
         descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"),
-        labels: [("name", name)]
+        labels: sensorLabel + [("name", name)]
       ).increment(by: Int64(count - before[name, default: 0]))
     }
   }

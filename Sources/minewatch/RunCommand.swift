@@ -32,6 +32,7 @@ struct Run: ParsableCommand {
   @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on ADDR:PORT.")
   var metricsListen: String?
   @Option(help: "Drop to this user once the capture is open.") var user: String?
+  @Option(help: "This sensor's name in every alert and metric (default: the host name).") var sensor: String?
   @Option(help: "Asset map (CSV: cidr,unit,contact,class); alerts carry each host's unit.") var assets:
     String?
   @Option(name: .customLong("evidence-dir"), help: "Write each finding's packets and evidence.log here.")
@@ -50,7 +51,7 @@ struct Run: ParsableCommand {
         ("summary_interval", summaryInterval),
         ("syslog", syslog), ("syslog_format", syslogFormat), ("syslog_facility", syslogFacility),
         ("syslog_ident", syslogIdent), ("json_log", jsonLog), ("metrics_listen", metricsListen),
-        ("user", user), ("assets", assets), ("evidence_dir", evidenceDir),
+        ("user", user), ("assets", assets), ("evidence_dir", evidenceDir), ("sensor", sensor),
       ]
       for (key, value) in cli { if let value { try c.set(key, value) } }
       if !replay.isEmpty {

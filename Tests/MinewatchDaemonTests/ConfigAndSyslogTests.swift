@@ -87,6 +87,7 @@ import Testing
     let path = Paths.scratch("syslog.sock")
     var c = try config([("queue_limit", "50")])
     c.syslog = .unix(path: path)
+    c.sensor = "gw-north"
     let d = try AlertDispatcher(config: c)
     for i in 0..<60 {
       d.send(
@@ -103,8 +104,8 @@ import Testing
     }
     got += receiver.receiveAll()
     #expect(got.count == 50 && d.sent == 50)
-    #expect(got.first?.hasSuffix("event=summary n=10") == true)  // the ten oldest made room
-    #expect(got.last?.hasSuffix("event=summary n=59") == true)
+    #expect(got.first?.hasSuffix("event=summary sensor=gw-north n=10") == true)  // the ten oldest made room
+    #expect(got.last?.hasSuffix("event=summary sensor=gw-north n=59") == true)
     d.send(Alert(kind: .summary, severity: .notice, timeNs: 0, body: Numbered(n: 60), keys: ["n"]))
     #expect(receiver.receiveAll().count == 1 && d.queued == 0)
   }
@@ -166,6 +167,7 @@ import Testing
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     var c = try config([
       ("syslog", "udp://127.0.0.1:\(port)"), ("syslog_format", "rfc3164"), ("syslog_facility", "daemon"),
+      ("sensor", "gw-north"),
     ])
     c.syslogIdent = "mw"
     let d = try AlertDispatcher(config: c)
@@ -174,7 +176,7 @@ import Testing
     let n = recv(s, &buf, buf.count, 0)
     let text = String(decoding: buf[0..<max(n, 0)], as: UTF8.self)
     #expect(text.hasPrefix("<29>Nov 23 12:13:20 "))  // daemon.notice
-    #expect(text.hasSuffix(" mw[\(getpid())]: event=summary n=1"))
+    #expect(text.hasSuffix(" mw[\(getpid())]: event=summary sensor=gw-north n=1"))
   }
 
   @Test func tcpCollectorGetsOctetCountedFrames() throws {
@@ -210,7 +212,7 @@ import Testing
     }
     #expect(frames.count == 2)
     #expect(frames.allSatisfy { $0.hasPrefix("<133>1 ") })
-    #expect(frames.last?.hasSuffix("event=summary n=2") == true)
+    #expect(frames.last?.hasSuffix("event=summary sensor=\(DaemonConfig().sensorName) n=2") == true)
   }
 
   @Test func shippedUnitIsHardened() throws {
@@ -296,6 +298,23 @@ struct TestSessionBody: AlertBody {
     #expect(rotated.count == 2 && rotated[1].contains(#""n":2"#))
     #expect(fresh.count == 1 && fresh[0].contains(#""n":3"#))
     #expect(alerts.jsonWriteFailures == 0)
+  }
+
+  /// Every series names the sensor, so many sensors add up in one Prometheus; every alert too.
+  @Test func metricsAndAlertsNameTheSensor() throws {
+    let metrics = DaemonMetrics(sensor: "gw-south")
+    metrics.summary(hosts: 3, pools: 1, rates: ["randomx": 100], active: 3)
+    let text = String(decoding: metrics.exposition(), as: UTF8.self)
+    #expect(text.contains(#"minewatch_mining_hosts{sensor="gw-south"} 3"#))
+    #expect(text.contains(#"minewatch_hashrate_hps{sensor="gw-south",algorithm="randomx"} 100"#))
+    var c = DaemonConfig()
+    c.syslog = .none
+    try c.set("sensor", "gw-south")
+    let alerts = try AlertDispatcher(config: c)
+    alerts.keepDelivered = true
+    alerts.send(Alert(kind: .summary, severity: .notice, timeNs: 1, body: Numbered(n: 1), keys: ["n"]))
+    #expect(alerts.delivered.first?.json["sensor"] as? String == "gw-south")
+    #expect(throws: MinewatchError.self) { try c.set("sensor", "bad name!") }
   }
 
   /// An algorithm no longer mined loses its hashrate gauge; the others keep theirs.

@@ -70,7 +70,7 @@ struct LiveDaemonTests {
     daemon.arguments = [
       "netns", "exec", ns, Self.binary, "run", "-i", "mw1", "--syslog", "unix:" + sock, "--summary-interval",
       "10",
-      "--signatures", sigs, "--json-log", dir + "/alerts.jsonl", "--user", "nobody",
+      "--signatures", sigs, "--json-log", dir + "/alerts.jsonl", "--user", "nobody", "--sensor", "campus-gw1",
     ]
     daemon.environment = ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"]
     let stderr = Pipe()
@@ -143,7 +143,7 @@ struct LiveDaemonTests {
     ] {
       #expect(start.contains(field), "\(field)")
     }
-    #expect(start.contains(" event=session_start host=10.31.7.23 "))  // readable as key=value too
+    #expect(start.contains(" event=session_start sensor=campus-gw1 host=10.31.7.23 "))  // readable as key=value too
 
     // SIGHUP with a broken signature file keeps the old set; a good one is taken.
     let pools = sigs + "/pools.txt"
