@@ -143,7 +143,8 @@ struct LiveDaemonTests {
     ] {
       #expect(start.contains(field), "\(field)")
     }
-    #expect(start.contains(" event=session_start sensor=campus-gw1 host=10.31.7.23 "))  // readable as key=value too
+    // Readable as key=value too, the sensor's name first.
+    #expect(start.contains(" event=session_start sensor=campus-gw1 host=10.31.7.23 "))
 
     // SIGHUP with a broken signature file keeps the old set; a good one is taken.
     let pools = sigs + "/pools.txt"
