@@ -94,6 +94,9 @@ DEB_DIR := .build-deb
 DEB := $(DEB_DIR)/minewatch_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 deb: deps
+	@command -v dpkg-shlibdeps >/dev/null && command -v strip >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dpkg-dev binutils >/dev/null; }
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --configuration debug \
 	  --date $$(cat signatures/VERSION) --authors "minewatch developers<minewatch@example.org>"
 	$(SWIFT) build -c release --product minewatch --static-swift-stdlib --scratch-path .build-static
