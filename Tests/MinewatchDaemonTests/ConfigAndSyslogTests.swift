@@ -149,6 +149,21 @@ import Testing
     #expect(body.contains("minewatch_mining_hosts 3"))
     #expect(body.contains(#"minewatch_hashrate_hps{algorithm="sha256d"} 7500000"#))
     #expect(get("/other").hasPrefix("HTTP/1.0 404"))
+
+    // Twenty clients that connect and say nothing (each may wait 2 s for its request line):
+    // a scrape behind them is answered at once, not after 20 × 2 s as a server that serves one
+    // connection at a time would. The bound (5 s) is a liveness limit, not a speed figure.
+    var silent: [Int32] = []
+    for _ in 0..<20 {
+      let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+      _ = withSockaddr(host: "127.0.0.1", port: port) { sa, len, _ in connect(s, sa, len) }
+      silent.append(s)
+    }
+    defer { for s in silent { close(s) } }
+    let started = Date()
+    let behind = get("/metrics")
+    #expect(behind.hasPrefix("HTTP/1.0 200 OK") && behind.contains("minewatch_mining_hosts 3"))
+    #expect(Date().timeIntervalSince(started) < 5)
   }
 }
 
