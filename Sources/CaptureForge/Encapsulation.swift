@@ -155,10 +155,8 @@ public func forEachPcapRecord(_ path: String, _ body: (UInt64, [UInt8]) throws -
 }
 
 /// The records of a classic little-endian pcap file, as (timestamp ns, frame bytes).
-public func readPcapRecords(_ path: String) throws -> (linkType: UInt32, records: [(UInt64, [UInt8])]) {
+public func readPcapRecords(_ path: String) throws -> [(UInt64, [UInt8])] {
   var out: [(UInt64, [UInt8])] = []
   try forEachPcapRecord(path) { out.append(($0, $1)) }
-  let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 24) ?? Data()
-  let lt = head.count == 24 ? head[20..<24].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
-  return (lt, out)
+  return out
 }

@@ -134,28 +134,13 @@ public final class AlertDispatcher {
   public init(config: DaemonConfig) throws {
     self.config = config
     transport = SyslogTransport(target: config.syslog, framing: config.syslogFormat)
-    var name = [CChar](repeating: 0, count: 256)
-    gethostname(&name, name.count)
-    hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    hostname = DaemonConfig.hostName
     sensor = config.sensorName
-    if let path = config.jsonLog {
-      if !FileManager.default.fileExists(atPath: path) {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-          throw MinewatchError.usage("json_log: cannot create \(path)")
-        }
-      }
-      guard let h = FileHandle(forWritingAtPath: path) else {
-        throw MinewatchError.usage("json_log: cannot write \(path)")
-      }
-      h.seekToEndOfFile()
-      jsonFile = h
-    }
+    jsonFile = try config.jsonLog.map(Self.openForAppending)
   }
 
-  /// SIGHUP: the JSON log is opened again by name, so a rotation (logrotate renames the file,
-  /// then signals) continues in a new file; on failure the old handle stays.
-  public func reopenJSONLog() throws {
-    guard let path = config.jsonLog else { return }
+  /// The JSON log, created when missing, positioned at its end.
+  private static func openForAppending(_ path: String) throws -> FileHandle {
     if !FileManager.default.fileExists(atPath: path) {
       guard FileManager.default.createFile(atPath: path, contents: nil) else {
         throw MinewatchError.usage("json_log: cannot create \(path)")
@@ -165,6 +150,14 @@ public final class AlertDispatcher {
       throw MinewatchError.usage("json_log: cannot write \(path)")
     }
     h.seekToEndOfFile()
+    return h
+  }
+
+  /// SIGHUP: the JSON log is opened again by name, so a rotation (logrotate renames the file,
+  /// then signals) continues in a new file; on failure the old handle stays.
+  public func reopenJSONLog() throws {
+    guard let path = config.jsonLog else { return }
+    let h = try Self.openForAppending(path)
     try? jsonFile?.close()
     jsonFile = h
   }

@@ -38,8 +38,10 @@ public struct DaemonConfig: Sendable, Equatable {
   public var sensor: String?
 
   /// The name alerts and metrics carry: `sensor`, else this machine's host name.
-  public var sensorName: String {
-    if let sensor { return sensor }
+  public var sensorName: String { sensor ?? Self.hostName }
+
+  /// This machine's host name (syslog's HOSTNAME, the default sensor name).
+  static var hostName: String {
     var name = [CChar](repeating: 0, count: 256)
     gethostname(&name, name.count)
     return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -206,12 +208,7 @@ public struct DaemonConfig: Sendable, Equatable {
   }
 
   static func hostPort(_ v: String) -> (String, UInt16)? {
-    guard let colon = v.lastIndex(of: ":"), let port = UInt16(v[v.index(after: colon)...]), port > 0
-    else { return nil }
-    var host = String(v[..<colon])
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    guard IPAddress(host) != nil else { return nil }
-    return (host, port)
+    parseEndpoint(v).map { ("\($0.0)", $0.1) }
   }
 
   static func syslogTarget(_ v: String) throws -> SyslogTarget {

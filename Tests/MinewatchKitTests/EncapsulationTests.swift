@@ -25,7 +25,7 @@ import Testing
   static func rewrite(_ capture: String, link: LinkLayer, _ wrap: (Int, [UInt8]) -> [UInt8]?) throws -> (
     path: String, written: UInt64
   ) {
-    let (_, records) = try readPcapRecords(Paths.capture(capture))
+    let records = try readPcapRecords(Paths.capture(capture))
     let path = Paths.scratch(UUID().uuidString + "-wrapped.pcap")
     let w = try PcapWriter(path: path, link: link)
     var written: UInt64 = 0
@@ -108,7 +108,7 @@ import Testing
   /// Eight VXLAN layers deep is past the decoder's limit; a GRE payload it does not know and an
   /// MPLS payload that is neither IP nor a pseudowire are counted, never silently dropped.
   @Test func whatCannotBeDecodedIsCounted() throws {
-    let (_, records) = try readPcapRecords(Paths.capture("miners/xmr_rx0_plain_eth.pcap"))
+    let records = try readPcapRecords(Paths.capture("miners/xmr_rx0_plain_eth.pcap"))
     let frame = records[3].1
     let path = Paths.scratch(UUID().uuidString + "-undecodable.pcap")
     let w = try PcapWriter(path: path, link: .ethernet(vlans: []))

@@ -223,7 +223,7 @@ public final class SessionTracker: CoreEventSink {
     if s.algorithmHint == nil, let a = v.algorithm { s.algorithmHint = a }
     s.forceClientIfUnknown(isA: clientIsA)
     s.evidence.insert(
-      "verified:\(v.endpoint) (\(v.family?.rawValue ?? "pool")\(v.tls == true ? " over TLS" : ""): \(v.reason), \(ScanReport.iso8601(UInt64(max(0, v.checkedAt.timeIntervalSince1970)) * 1_000_000_000)))"
+      "verified:\(v.endpoint) (\(v.family?.rawValue ?? "pool")\(v.tls == true ? " over TLS" : ""): \(v.reason), \(v.checkedAtText))"
     )
   }
 

@@ -298,7 +298,7 @@ public struct Signatures: Sendable {
       pool: "verified \(v.family?.rawValue ?? "") pool at \(v.endpoint)".replacingOccurrences(
         of: "  ", with: " "),
       source:
-        "verified \(ScanReport.iso8601(UInt64(max(0, v.checkedAt.timeIntervalSince1970)) * 1_000_000_000))",
+        "verified \(v.checkedAtText)",
       isAddress: true)
   }
 

@@ -59,6 +59,9 @@ public struct PoolVerdict: AlertBody, Equatable {
 
   public var endpoint: String { Self.endpoint(ip, port) }
 
+  /// When it was checked, as the reports write time.
+  public var checkedAtText: String { ISODate.text(checkedAt) }
+
   public static func endpoint(_ ip: IPAddress, _ port: UInt16) -> String {
     ip.family == 6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
   }
@@ -94,22 +97,14 @@ extension IPAddress: Codable {
   }
 }
 
-/// `ADDR:PORT` or `[V6]:PORT`.
+/// `ADDR:PORT`, `[V6]:PORT` (or `V6:PORT`: the port follows the last colon); the one parser of
+/// endpoints, for `verify`, `metrics_listen` and syslog targets.
 public func parseEndpoint(_ text: String) -> (IPAddress, UInt16)? {
-  var host = Substring(text)
-  var portText: Substring
-  if host.hasPrefix("[") {
-    guard let close = host.firstIndex(of: "]"), host[host.index(after: close)...].hasPrefix(":") else {
-      return nil
-    }
-    portText = host[host.index(close, offsetBy: 2)...]
-    host = host[host.index(after: host.startIndex)..<close]
-  } else {
-    guard let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon else { return nil }
-    portText = host[host.index(after: colon)...]
-    host = host[..<colon]
-  }
-  guard let ip = IPAddress(String(host)), let port = UInt16(portText), port > 0 else { return nil }
+  guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0
+  else { return nil }
+  var host = Substring(text[..<colon])
+  if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+  guard let ip = IPAddress(String(host)) else { return nil }
   return (ip, port)
 }
 
@@ -134,7 +129,10 @@ public struct ISODate: Codable, Sendable, Equatable {
 
   public func encode(to encoder: Encoder) throws {
     var c = encoder.singleValueContainer()
-    let ms = max(0, (wrappedValue.timeIntervalSince1970 * 1000).rounded())
-    try c.encode(ScanReport.iso8601(UInt64(ms) * 1_000_000))
+    try c.encode(Self.text(wrappedValue))
+  }
+
+  static func text(_ d: Date) -> String {
+    ScanReport.iso8601(UInt64(max(0, (d.timeIntervalSince1970 * 1000).rounded())) * 1_000_000)
   }
 }
