@@ -37,6 +37,7 @@ typedef struct {
   uint32_t payload_len;
   uint8_t tunnel_kind; /* mw_tunnel_kind */
   uint32_t tunnel_id;
+  uint16_t tenant; /* set by the engine from its tenant rules, 0: none */
 } mw_packet;
 
 enum { MW_TCP_FIN = 0x01, MW_TCP_SYN = 0x02, MW_TCP_RST = 0x04, MW_TCP_ACK = 0x10 };

@@ -360,6 +360,7 @@ bool mw_decode(int lt, const uint8_t *data, uint32_t caplen, mw_packet *out, uin
   mw_layer l;
   out->tunnel_kind = MW_TUNNEL_NONE;
   out->tunnel_id = 0;
+  out->tenant = 0;
   if (!decode_link(lt, data, caplen, &l, out, an)) return false;
   for (int depth = 0;; depth++) {
     if (depth > MW_MAX_ENCAP) { an[MW_AN_ENCAPSULATION_TOO_DEEP]++; return false; }

@@ -75,6 +75,7 @@ static void emit_name(mw_engine *e, mw_event_kind kind, const mw_packet *p, cons
   ev.a.family = p->family;
   memcpy(ev.a.addr, p->src, p->family == 4 ? 4 : 16);
   ev.a.port = p->sport;
+  ev.a.tenant = p->tenant;
   mw_emit(e, &ev, NULL, 0);
 }
 

@@ -154,6 +154,7 @@ void mw_engine_destroy(mw_engine *e) {
   free(e->answered_ring);
   free(e->hosts);
   free(e->port_class);
+  free(e->tenants);
   free(e->streams);
   free(e->stream_memory);
   free(e);
@@ -189,6 +190,7 @@ static void endpoint(mw_endpoint *ep, const mw_flow *f, int side) {
   ep->family = f->family;
   memcpy(ep->addr, f->addr[side], 16);
   ep->port = f->port[side];
+  ep->tenant = f->tenant;
 }
 
 int mw_emit(mw_engine *e, mw_event *ev, const mw_flow *f, int side) {
@@ -268,6 +270,7 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
   if (!data) return;
   mw_packet p;
   if (!mw_decode(e->linktype, data, caplen, &p, e->c.anomalies)) return;
+  mw_assign_tenant(e, &p);
   mw_raw_packet r = {ts_ns, data, caplen, wirelen};
   decoded_packet(e, &r, &p, NULL);
 }
@@ -280,6 +283,7 @@ void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n) {
   /* Decoding has no effect but the anomaly counts, which the batch adds up alike in any order. */
   for (uint32_t i = 0; i < n; i++) {
     ok[i] = mw_decode(e->linktype, batch[i].data, batch[i].caplen, &p[i], e->c.anomalies);
+    if (ok[i]) mw_assign_tenant(e, &p[i]);
     if (ok[i] && p[i].l4 != IPPROTO_UDP) {
       mw_flow_key_of(e, &p[i], &k[i]);
       mw_flow_prefetch_bucket(e, &k[i]);

@@ -75,6 +75,7 @@ typedef struct {
   uint8_t tunnel_kind; /* the tunnel its first packet came through (mw_tunnel_kind) */
   uint16_t rhythm;     /* index + 1 into the rhythm records, 0 when none (fits the padding) */
   uint32_t tunnel_id;
+  uint16_t tenant;     /* part of the flow's key: the address space its addresses belong to */
   uint32_t inspected[2];
   uint64_t first_ns, last_ns;
   uint64_t bytes[2], packets[2];
@@ -113,6 +114,7 @@ typedef struct {
 typedef struct {
   uint8_t family; /* 0: free */
   uint8_t addr[16];
+  uint16_t tenant;
   uint8_t login_count;
   uint8_t login_next;                       /* ring position of the next login */
   uint16_t login_port[MW_HOST_LOGINS];
@@ -185,6 +187,8 @@ struct mw_engine {
   uint8_t *port_class;    /* 65536 entries of MW_PORT_* bits */
   mw_evidence_fn evidence_fn;
   void *evidence_ctx;
+  mw_tenant_rule *tenants; /* sorted by kind, id; NULL when none */
+  uint32_t tenant_count;
 };
 
 /* flow_table.c */
@@ -192,6 +196,7 @@ struct mw_engine {
 typedef struct {
   uint8_t a0[16], a1[16];
   uint16_t p0, p1;
+  uint16_t tenant;
   int side;
   uint32_t bucket, tag;
 } mw_flow_key;
@@ -254,6 +259,12 @@ void mw_http_attach(const mw_engine *e, const mw_flow *f, int side, const mw_dir
 void mw_name_ring_put(mw_engine *e, const uint8_t *name, size_t len, uint16_t *slot, uint32_t *gen);
 /* The name at slot if it is still the one of that generation, else NULL. */
 const mw_ring_name *mw_name_ring_get(const mw_engine *e, uint16_t slot, uint32_t gen);
+
+/* tenants.c: the tenant a tunnel names, 0 when no rule names it */
+uint16_t mw_tenant_of(const mw_engine *e, uint8_t kind, uint32_t id);
+static inline void mw_assign_tenant(const mw_engine *e, mw_packet *p) {
+  if (e->tenant_count && p->tunnel_kind) p->tenant = mw_tenant_of(e, p->tunnel_kind, p->tunnel_id);
+}
 
 /* host_activity.c */
 void mw_host_activity_syn(mw_engine *e, const mw_packet *p);

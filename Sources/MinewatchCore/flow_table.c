@@ -6,8 +6,8 @@
 #include <stdlib.h>
 
 static uint64_t flow_key_hash(const mw_engine *e, const uint8_t *a0, const uint8_t *a1,
-                              uint16_t p0, uint16_t p1, uint8_t family) {
-  uint8_t key[37];
+                              uint16_t p0, uint16_t p1, uint8_t family, uint16_t tenant) {
+  uint8_t key[39];
   memcpy(key, a0, 16);
   memcpy(key + 16, a1, 16);
   key[32] = (uint8_t)(p0 >> 8);
@@ -15,6 +15,8 @@ static uint64_t flow_key_hash(const mw_engine *e, const uint8_t *a0, const uint8
   key[34] = (uint8_t)(p1 >> 8);
   key[35] = (uint8_t)p1;
   key[36] = family;
+  key[37] = (uint8_t)(tenant >> 8);
+  key[38] = (uint8_t)tenant;
   return mw_siphash13(e->cfg.hash_seed, key, sizeof key);
 }
 
@@ -195,7 +197,8 @@ void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k) {
   k->p0 = src_low ? p->sport : p->dport;
   k->p1 = src_low ? p->dport : p->sport;
   k->side = src_low ? 0 : 1;
-  uint64_t h = flow_key_hash(e, k->a0, k->a1, k->p0, k->p1, p->family);
+  k->tenant = p->tenant;
+  uint64_t h = flow_key_hash(e, k->a0, k->a1, k->p0, k->p1, p->family, p->tenant);
   k->bucket = (uint32_t)h & e->bucket_mask;
   k->tag = (uint32_t)(h >> 32) | 1;
 }
@@ -243,7 +246,7 @@ mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key 
   for (int i = 0; i < MW_BUCKET_WAYS; i++) {
     if (b->tag[i] == tag) {
       mw_flow *f = &e->flows[b->idx[i]];
-      if (f->port[0] == p0 && f->port[1] == p1 && f->family == p->family &&
+      if (f->port[0] == p0 && f->port[1] == p1 && f->family == p->family && f->tenant == k->tenant &&
           memcmp(f->addr[0], a0, 16) == 0 && memcmp(f->addr[1], a1, 16) == 0)
         return f;
     } else if (b->tag[i] == 0 && free_way < 0) {
@@ -263,6 +266,7 @@ mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key 
   memset(f, 0, sizeof *f);
   f->tunnel_kind = p->tunnel_kind;
   f->tunnel_id = p->tunnel_id;
+  f->tenant = k->tenant;
   b->tag[free_way] = tag;
   b->idx[free_way] = idx;
   f->bucket = bi;

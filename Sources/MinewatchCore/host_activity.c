@@ -7,27 +7,34 @@
 
 #include <string.h>
 
-static uint64_t host_hash(const mw_engine *e, uint8_t family, const uint8_t *addr) {
-  uint8_t key[17];
+static uint64_t host_hash(const mw_engine *e, uint8_t family, const uint8_t *addr, uint16_t tenant) {
+  uint8_t key[19];
   key[0] = family;
   memcpy(key + 1, addr, 16);
+  key[17] = (uint8_t)(tenant >> 8);
+  key[18] = (uint8_t)tenant;
   return mw_siphash13(e->cfg.hash_seed, key, sizeof key);
 }
 
-static mw_host_record *find(const mw_engine *e, uint8_t family, const uint8_t *addr16) {
-  uint32_t set = (uint32_t)host_hash(e, family, addr16) & e->host_set_mask;
+static bool same_host(const mw_host_record *r, uint8_t family, const uint8_t *addr16, uint16_t tenant) {
+  return r->family == family && r->tenant == tenant && memcmp(r->addr, addr16, 16) == 0;
+}
+
+static mw_host_record *find(const mw_engine *e, uint8_t family, const uint8_t *addr16, uint16_t tenant) {
+  uint32_t set = (uint32_t)host_hash(e, family, addr16, tenant) & e->host_set_mask;
   mw_host_record *r = &e->hosts[(size_t)set * MW_HOST_WAYS];
   for (int w = 0; w < MW_HOST_WAYS; w++)
-    if (r[w].family == family && memcmp(r[w].addr, addr16, 16) == 0) return &r[w];
+    if (same_host(&r[w], family, addr16, tenant)) return &r[w];
   return NULL;
 }
 
-static mw_host_record *find_or_add(mw_engine *e, uint8_t family, const uint8_t *addr16) {
-  uint32_t set = (uint32_t)host_hash(e, family, addr16) & e->host_set_mask;
+static mw_host_record *find_or_add(mw_engine *e, uint8_t family, const uint8_t *addr16,
+                                   uint16_t tenant) {
+  uint32_t set = (uint32_t)host_hash(e, family, addr16, tenant) & e->host_set_mask;
   mw_host_record *r = &e->hosts[(size_t)set * MW_HOST_WAYS];
   mw_host_record *victim = &r[0];
   for (int w = 0; w < MW_HOST_WAYS; w++) {
-    if (r[w].family == family && memcmp(r[w].addr, addr16, 16) == 0) return &r[w];
+    if (same_host(&r[w], family, addr16, tenant)) return &r[w];
     if (r[w].family == 0) {
       victim = &r[w];
       break;
@@ -37,6 +44,7 @@ static mw_host_record *find_or_add(mw_engine *e, uint8_t family, const uint8_t *
   if (victim->family != 0) e->c.anomalies[MW_AN_HOST_ACTIVITY_EVICTED]++;
   memset(victim, 0, sizeof *victim);
   victim->family = family;
+  victim->tenant = tenant;
   memcpy(victim->addr, addr16, 16);
   victim->first_ns = e->now_ns;
   victim->window_start_ns = e->now_ns;
@@ -61,7 +69,7 @@ void mw_host_activity_syn(mw_engine *e, const mw_packet *p) {
   widen(dst, p->family, p->dst);
   bool ack = (p->tcp_flags & MW_TCP_ACK) != 0;
   if (!ack && (e->port_class[p->dport] & MW_PORT_PROBE)) {
-    mw_host_record *r = find_or_add(e, p->family, src);
+    mw_host_record *r = find_or_add(e, p->family, src, p->tenant);
     uint64_t window = (uint64_t)e->cfg.probe_window_s * 1000000000ull;
     if (e->now_ns - r->window_start_ns >= window) {
       uint32_t n = bits_set(r->probe_bits);
@@ -79,7 +87,7 @@ void mw_host_activity_syn(mw_engine *e, const mw_packet *p) {
     r->last_ns = e->now_ns;
   } else if (ack && (e->port_class[p->sport] & MW_PORT_LOGIN)) {
     /* The host answered a connection on its login port: someone is logging in. */
-    mw_host_record *r = find_or_add(e, p->family, src);
+    mw_host_record *r = find_or_add(e, p->family, src, p->tenant);
     unsigned k = r->login_next;
     r->login_ns[k] = e->now_ns;
     r->login_port[k] = p->sport;
@@ -94,12 +102,12 @@ void mw_engine_set_port_class(mw_engine *e, uint16_t port, uint8_t port_class) {
   if (e->port_class) e->port_class[port] = port_class;
 }
 
-int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr,
+int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr, uint16_t tenant,
                             mw_host_activity *out) {
   if (!e->hosts || (family != 4 && family != 6) || !addr || !out) return -1;
   uint8_t key[16];
   widen(key, family, addr);
-  const mw_host_record *r = find(e, family, key);
+  const mw_host_record *r = find(e, family, key, tenant);
   if (!r) return -1;
   memset(out, 0, sizeof *out);
   out->first_ns = r->first_ns;
@@ -110,6 +118,7 @@ int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *a
     out->logins[n].peer.family = r->family; /* a peer is of the host's own family */
     memcpy(out->logins[n].peer.addr, r->login_peer[k], 16);
     out->logins[n].peer.port = r->login_port[k];
+    out->logins[n].peer.tenant = r->tenant;
   }
   out->login_count = r->login_count;
   out->probe_attempts = r->probe_attempts;

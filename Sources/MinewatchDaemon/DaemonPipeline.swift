@@ -143,8 +143,12 @@ public final class DaemonPipeline {
     guard let verifier, r.finding == .encryptedPattern, r.confidence != .high,
       !config.verifyExclude.contains(where: { $0.contains(r.poolIP) })
     else { return }
+    // A tenant's own internal address is not the sensor's to reach: the same digits here name
+    // some other machine.
+    if r.poolIP.tenant != 0 && pipeline.internalNetworks.contains(where: { $0.contains(r.poolIP) }) { return }
     verifier.request(
-      r.poolIP, port: r.poolPort, likelyTLS: r.protocolVariant == "tls", serverName: r.poolDomain)
+      r.poolIP.withoutTenant, port: r.poolPort, likelyTLS: r.protocolVariant == "tls",
+      serverName: r.poolDomain)
   }
 
   /// Verdicts reached since the last tick: pools join the pipeline (and every host talking to
@@ -189,7 +193,7 @@ public final class DaemonPipeline {
 
   /// The unit an address belongs to (nil without an asset map).
   private func unitFields(_ ip: IPAddress) -> UnitFields? {
-    pipeline.assets.map { UnitFields($0.lookup(ip)) }
+    pipeline.assets.map { $0.fields(ip) }
   }
 
   private func sessionAlert(_ r: ScanReport.Session) -> SessionAlert {

@@ -41,11 +41,13 @@ import Testing
 
   /// What must not change: each session's ends, protocol, finding, shares and hashrate.
   static func summary(_ r: ScanReport) -> [String] {
-    r.hosts.flatMap { h in
-      h.sessions.map { s in
-        "\(h.ip) \(s.clientIP):\(s.clientPort)>\(s.poolIP):\(s.poolPort) \(s.protocolVariant) \(s.finding.rawValue) \(s.sharesSubmitted)/\(s.sharesAccepted) \(s.hashrate.map { String($0.rate) } ?? "-") \(s.login ?? "")"
-      }
-    }.sorted() + r.hosts.map { "host \($0.ip) \($0.role.rawValue)" }.sorted()
+    r.hosts.flatMap(sessionLines).sorted() + r.hosts.map { "host \($0.ip) \($0.role.rawValue)" }.sorted()
+  }
+
+  static func sessionLines(_ h: ScanReport.Host) -> [String] {
+    h.sessions.map { s in
+      "\(h.ip) \(s.clientIP):\(s.clientPort)>\(s.poolIP):\(s.poolPort) \(s.protocolVariant) \(s.finding.rawValue) \(s.sharesSubmitted)/\(s.sharesAccepted) \(s.hashrate.map { String($0.rate) } ?? "-") \(s.login ?? "")"
+    }
   }
 
   /// The tunnel a session through `kind` reports.

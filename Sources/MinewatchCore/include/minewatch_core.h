@@ -228,6 +228,8 @@ typedef struct {
   uint8_t family; /* 4 or 6 */
   uint8_t addr[16];
   uint16_t port;
+  /* The tenant whose address space the address belongs to (mw_engine_set_tenants), 0: none. */
+  uint16_t tenant;
 } mw_endpoint;
 
 typedef enum {
@@ -363,9 +365,26 @@ typedef struct {
   uint32_t probe_bits_set;
 } mw_host_activity;
 
-/* Returns 0 and fills out when the host (4 or 16 address bytes) has a record, -1 otherwise. */
-int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr,
+/* Returns 0 and fills out when the host (4 or 16 address bytes, in that tenant's address space)
+ * has a record, -1 otherwise. */
+int mw_engine_host_activity(const mw_engine *e, uint8_t family, const uint8_t *addr, uint16_t tenant,
                             mw_host_activity *out);
+
+/* ---- Tenants: tunnels whose inner addresses are an address space of their own ----
+ * A sensor fed by several customers' mirrors (cloud VNIs, ERSPAN sessions, MPLS VPN labels)
+ * sees the same private addresses in each. A rule names a tunnel (kind and id, as the decoder
+ * reports it) and the tenant (1..65535) its packets belong to; their flows, hosts and
+ * endpoints carry that tenant, so 10.0.0.5 of one tenant is never 10.0.0.5 of another. Several
+ * tunnels may name one tenant (a mirror that sends each direction on its own session). */
+enum { MW_TENANT_RULES_MAX = 4096 };
+typedef struct {
+  uint8_t kind; /* mw_tunnel_kind */
+  uint32_t id;
+  uint16_t tenant;
+} mw_tenant_rule;
+/* Replaces the rules (copied). Returns -1, changing nothing, when there are more than
+ * MW_TENANT_RULES_MAX, a tenant is 0, a tunnel appears twice, or memory is short. */
+int mw_engine_set_tenants(mw_engine *e, const mw_tenant_rule *rules, uint32_t n);
 
 /* ---- Names of DNS answers that no signature lists ---- */
 /* The name a recent, unexpired DNS answer gave for this address (4 or 16 bytes): its length

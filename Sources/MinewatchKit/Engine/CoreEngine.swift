@@ -156,6 +156,16 @@ public final class CoreEngine {
 
   public func flush() { mw_engine_flush(raw) }
 
+  /// Which tunnels carry a tenant's own address space (set before the first packet).
+  public func setTenants(_ rules: [(kind: UInt8, id: UInt32, tenant: UInt16)]) throws {
+    let c = rules.map { mw_tenant_rule(kind: $0.kind, id: $0.id, tenant: $0.tenant) }
+    let rc = c.withUnsafeBufferPointer { mw_engine_set_tenants(raw, $0.baseAddress, UInt32($0.count)) }
+    guard rc == 0 else {
+      throw MinewatchError.usage(
+        "tenant tunnels refused: at most \(MW_TENANT_RULES_MAX), each once, tenants numbered from 1")
+    }
+  }
+
   /// Remembers a pool's address for good (the signatures' `addresses.txt`, verified pools);
   /// `signature` is the entry's index, or -1 for none.
   public func addPoolAddress(_ ip: IPAddress, signature: Int) {

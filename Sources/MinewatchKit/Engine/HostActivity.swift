@@ -38,7 +38,7 @@ extension CoreEngine {
   public func hostActivity(_ ip: IPAddress) -> HostActivity? {
     var out = mw_host_activity()
     let found = ip.bytes.withUnsafeBufferPointer {
-      mw_engine_host_activity(raw, ip.family, $0.baseAddress, &out)
+      mw_engine_host_activity(raw, ip.family, $0.baseAddress, ip.tenant, &out)
     }
     return found == 0 ? HostActivity(out) : nil
   }

@@ -16,8 +16,14 @@ public final class Pipeline {
   public let limits: EngineLimits
   /// The site's own networks (proxy detection).
   public var internalNetworks = CIDR.privateRanges
-  /// The organisation's units (hosts carry their unit; kinds read the asset class).
-  public var assets: AssetMap?
+  /// The organisation's units (hosts carry their unit; kinds read the asset class), and the
+  /// tunnels that carry tenants' own address spaces (the engine keys flows and hosts by them).
+  public private(set) var assets: AssetMap?
+
+  public func useAssets(_ map: AssetMap?) throws {
+    try engine.setTenants(map?.tenantRules ?? [])
+    assets = map
+  }
   /// How the kind of mining is judged; the ports go to the C core.
   public var kindRules = KindRules() {
     didSet { engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts) }

@@ -109,16 +109,21 @@ public struct UnitFields: Codable, Sendable, Equatable {
   @Nullable public var unit: String?
   @Nullable public var unitContact: String?
   @Nullable public var assetClass: String?
+  /// The tunnels of the host's tenant when the asset map names tenants (null: the sensor's own
+  /// address space); the same address in two tenants is two hosts.
+  @Nullable public var tenant: String?
   enum CodingKeys: String, CodingKey {
     case unit
     case unitContact = "unit_contact"
     case assetClass = "asset_class"
+    case tenant
   }
 
-  public init(_ e: AssetMap.Entry?) {
-    unit = e?.unit
-    unitContact = e?.contact
-    assetClass = e?.kind
+  public init(unit: String?, unitContact: String?, assetClass: String?, tenant: String? = nil) {
+    self.unit = unit
+    self.unitContact = unitContact
+    self.assetClass = assetClass
+    self.tenant = tenant
   }
 }
 
@@ -182,7 +187,7 @@ public struct HostRecord: Codable, Sendable, Equatable {
     timeline = try c.decodeIfPresent([Point].self, forKey: .timeline) ?? []
     lookups = try c.decodeIfPresent([Lookup].self, forKey: .lookups) ?? []
     let u = try UnitFields(from: decoder)
-    unit = u.unit == nil && u.unitContact == nil && u.assetClass == nil ? nil : u
+    unit = u.unit == nil && u.unitContact == nil && u.assetClass == nil && u.tenant == nil ? nil : u
   }
 
   public func encode(to encoder: Encoder) throws {

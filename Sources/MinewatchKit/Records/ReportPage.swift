@@ -133,11 +133,17 @@ extension ReportPage {
     host.lastNs = max(host.lastNs, last)
   }
 
+  /// A host as the page names it: its address, and its tenant's tunnels when it has one (the
+  /// same address in two tenants is two hosts).
+  static func hostLabel(_ ip: String, tenant: String?) -> String {
+    tenant.map { "\(ip) (\($0))" } ?? ip
+  }
+
   mutating func readScan(_ doc: ScanDocument) {
     startNs = Self.ns(doc.capture.start) ?? 0
     endNs = Self.ns(doc.capture.end) ?? 0
     for h in doc.hosts where ["miner", "proxy", "browser-miner"].contains(h.figures.role) {
-      var host = Host(ip: h.figures.ip)
+      var host = Host(ip: Self.hostLabel(h.figures.ip, tenant: h.unit?.tenant))
       host.unit = h.unit?.unit
       host.assetClass = h.unit?.assetClass
       host.kind = h.figures.kind
@@ -182,7 +188,8 @@ extension ReportPage {
   mutating func readDaemonLog(_ alerts: [AlertLine]) {
     var byHost: [String: Host] = [:]
     var summaries: [SummaryAlert] = []
-    func touch(_ ip: String, _ t: UInt64, _ unit: UnitFields?, _ change: (inout Host) -> Void) {
+    func touch(_ address: String, _ t: UInt64, _ unit: UnitFields?, _ change: (inout Host) -> Void) {
+      let ip = Self.hostLabel(address, tenant: unit?.tenant)
       var h = byHost[ip] ?? Host(ip: ip)
       if h.firstNs == 0 { h.firstNs = t }
       h.lastNs = max(h.lastNs, t)

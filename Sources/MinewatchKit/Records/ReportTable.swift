@@ -17,6 +17,7 @@ extension ScanReport {
   /// The host's kind and why, and its unit when an asset map was given.
   private func kindLines(_ h: Host) -> [String] {
     var out: [String] = []
+    if let assets, let t = assets.tenantName(h.ip) { out.append("  tenant  \(t)") }
     if let assets, let e = assets.lookup(h.ip) {
       out.append("  unit    \(e.unit) (\(e.kind))\(e.contact.map { ", contact \($0)" } ?? "")")
     }

@@ -127,6 +127,6 @@ extension ScanReport {
   }
 
   func hostRecord(_ h: Host) -> HostRecord {
-    HostRecord(h, unit: assets.map { UnitFields($0.lookup(h.ip)) })
+    HostRecord(h, unit: assets.map { $0.fields(h.ip) })
   }
 }

@@ -158,7 +158,7 @@ public final class SessionTracker: CoreEventSink {
       {
         d = signatures.domains[i]
         evidence = "dns:" + name
-      } else if let listed = signatures.addresses.first(where: { $0.ip == pool }) {
+      } else if let listed = signatures.addresses.first(where: { $0.ip == pool.withoutTenant }) {
         d = signatures.domains[listed.domain]
         evidence = "address:\(pool)"
       } else if let v = verifiedPool(clientIsA ? b : a) {
@@ -206,14 +206,16 @@ public final class SessionTracker: CoreEventSink {
     verified[v.ip, default: [:]][v.port] = v
     for s in open.values {
       let ends = s.server.map { [$0] } ?? [s.a, s.b]
-      guard let end = ends.first(where: { $0.ip == v.ip && $0.port == v.port }) else { continue }
+      guard let end = ends.first(where: { $0.ip.withoutTenant == v.ip && $0.port == v.port }) else {
+        continue
+      }
       attribute(s, to: v, clientIsA: end == s.b)
     }
   }
 
   /// The verdict in force for a server (one that has expired no longer attributes).
   private func verifiedPool(_ server: Endpoint) -> PoolVerdict? {
-    guard let v = verified[server.ip]?[server.port], v.expiresAt > Date() else { return nil }
+    guard let v = verified[server.ip.withoutTenant]?[server.port], v.expiresAt > Date() else { return nil }
     return v
   }
 

@@ -91,7 +91,7 @@ public struct SiteSettings: Sendable, Equatable {
 
   /// Loads the asset map, sets the rules and starts the evidence recorder; errors are one line.
   public func apply(to pipeline: Pipeline) throws {
-    pipeline.assets = try assets.map { try AssetMap(csv: URL(fileURLWithPath: $0)) }
+    try pipeline.useAssets(assets.map { try AssetMap(csv: URL(fileURLWithPath: $0)) })
     pipeline.kindRules = kind
     if evidence.directory != nil { try pipeline.recordEvidence(evidence) }
   }
