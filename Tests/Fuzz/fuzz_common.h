@@ -61,6 +61,16 @@ __attribute__((unused)) static mw_engine *mw_fuzz_engine(void) {
   mw_engine_set_port_class(e, 3389, MW_PORT_LOGIN);
   mw_engine_set_port_class(e, 6379, MW_PORT_PROBE);
   mw_engine_set_evidence_fn(e, mw_fuzz_evidence, NULL);
+  /* Tenants: the ids the seeds' tunnels and small fuzzed ids use, so keyed lookups are reached. */
+  static const mw_tenant_rule tenants[] = {
+    {MW_TUNNEL_VXLAN, 1, 1}, {MW_TUNNEL_VXLAN, 5001, 1}, {MW_TUNNEL_ERSPAN, 2, 1},
+    {MW_TUNNEL_VLAN, 1, 2},  {MW_TUNNEL_MPLS, 1000, 2},  {MW_TUNNEL_GRE, 0, 3},
+    {MW_TUNNEL_GTPU, 0, 3},  {MW_TUNNEL_PPPOE, 0x1234, 4},
+  };
+  if (mw_engine_set_tenants(e, tenants, sizeof tenants / sizeof tenants[0]) != 0) {
+    mw_engine_destroy(e);
+    return NULL;
+  }
   mw_fuzz_current = e;
   return e;
 }
