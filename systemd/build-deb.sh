@@ -90,6 +90,7 @@ Architecture: $arch
 Maintainer: minewatch developers <minewatch@example.org>
 Installed-Size: $size
 Depends: $depends
+Recommends: curl, xz-utils
 Section: net
 Priority: optional
 Homepage: https://example.org/minewatch

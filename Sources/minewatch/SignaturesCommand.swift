@@ -5,8 +5,92 @@ import MinewatchKit
 /// `minewatch signatures …`: check, import and explain the signature files.
 struct SignaturesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "signatures", abstract: "Check, import and query the signature files.",
-    subcommands: [Check.self, Import.self, Match.self])
+    commandName: "signatures", abstract: "Check, import, query and update the signature files.",
+    subcommands: [Check.self, Import.self, Match.self, Update.self, Rollback.self])
+
+  /// Where updates go and how the running daemon hears of them (update and rollback alike).
+  struct Managed: ParsableArguments {
+    @Option(
+      help: ArgumentHelp(
+        "The managed signature link the daemon's `signatures =` names.",
+        discussion:
+          "It becomes a link to DIR.sets/NAME; an ordinary directory there is adopted as the first set."),
+      completion: .directory)
+    var into: String = "/var/lib/minewatch/signatures"
+    @Option(help: "Send SIGHUP to this daemon process instead of reloading minewatch.service.")
+    var pid: Int32?
+    @Flag(help: "Do not tell any daemon; it takes the set at its next start or SIGHUP.")
+    var noReload = false
+
+    /// SIGHUP to the named process, else `systemctl reload` when the service runs.
+    func reload() {
+      if noReload { return }
+      if let pid {
+        guard kill(pid, SIGHUP) == 0 else {
+          fail("cannot signal process \(pid): \(String(cString: strerror(errno)))")
+        }
+        print("told process \(pid) to reload (SIGHUP)")
+        return
+      }
+      guard
+        (try? SignatureUpdate.run(
+          "systemctl", ["is-active", "--quiet", "minewatch.service"], what: "systemctl")) != nil
+      else {
+        print("no running minewatch.service: the daemon takes the new set when it starts or gets SIGHUP")
+        return
+      }
+      do {
+        try SignatureUpdate.run("systemctl", ["reload", "minewatch.service"], what: "minewatch.service")
+        print("minewatch.service reloaded")
+      } catch {
+        fail("\(error)")
+      }
+    }
+  }
+
+  struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Install a new signature set: validate it, put it in force atomically, reload the daemon.",
+      discussion: """
+        SOURCE is a directory, a .tar, .tar.gz or .tar.xz archive (holding the files or one folder of \
+        them), or an http(s) URL of such an archive (fetched with curl). The set must pass \
+        `signatures check`; a set that does not changes nothing. The set in force before is kept \
+        for `signatures rollback`.
+        """)
+    @Argument(help: "The new set: directory, archive or URL.") var source: String
+    @OptionGroup var managed: Managed
+
+    func run() throws {
+      let outcome: SignatureUpdate.Outcome
+      do {
+        outcome = try SignatureUpdate(link: URL(fileURLWithPath: managed.into)).update(from: source)
+      } catch let e as MinewatchError {
+        fail(e.description)
+      }
+      print(outcome.summary)
+      print(
+        "installed \(outcome.installed) at \(managed.into)\(outcome.previous.map { " (kept \($0) for rollback)" } ?? "")"
+      )
+      managed.reload()
+    }
+  }
+
+  struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Put the signature set in force before the last update back, and reload the daemon.")
+    @OptionGroup var managed: Managed
+
+    func run() throws {
+      let outcome: SignatureUpdate.Outcome
+      do {
+        outcome = try SignatureUpdate(link: URL(fileURLWithPath: managed.into)).rollback()
+      } catch let e as MinewatchError {
+        fail(e.description)
+      }
+      print("back to \(outcome.installed) at \(managed.into) (\(outcome.previous ?? "-") kept)")
+      managed.reload()
+    }
+  }
 
   struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(

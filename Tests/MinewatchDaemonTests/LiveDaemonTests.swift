@@ -155,6 +155,29 @@ struct LiveDaemonTests {
     try good.write(toFile: pools, atomically: true, encoding: .utf8)
     kill(daemon.processIdentifier, SIGHUP)
     usleep(1_500_000)
+    // `signatures update` as an administrator runs it: a new set with one more pool name goes in
+    // (the plain directory the daemon reads is adopted as the set to roll back to) and the
+    // daemon, told by SIGHUP, takes it.
+    let newer = dir + "/newer-set"
+    try FileManager.default.copyItem(atPath: sigs, toPath: newer)
+    try (good + "\npool.update-live.example pool XMR UpdateTest\n").write(
+      toFile: newer + "/pools.txt", atomically: true, encoding: .utf8)
+    let update = Process()
+    update.executableURL = URL(fileURLWithPath: Self.binary)
+    update.arguments = [
+      "signatures", "update", newer, "--into", sigs, "--pid", "\(daemon.processIdentifier)",
+    ]
+    let updateOut = Pipe()
+    update.standardOutput = updateOut
+    update.standardError = updateOut
+    try update.run()
+    update.waitUntilExit()
+    let updateText = String(decoding: updateOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(update.terminationStatus == 0, "\(updateText)")
+    #expect(
+      updateText.contains("told process \(daemon.processIdentifier) to reload (SIGHUP)"), "\(updateText)")
+    #expect(try FileManager.default.destinationOfSymbolicLink(atPath: sigs).hasPrefix("signatures.sets/"))
+    usleep(1_500_000)
     // SIGUSR1: the current per-host table.
     kill(daemon.processIdentifier, SIGUSR1)
     #expect(
@@ -170,6 +193,18 @@ struct LiveDaemonTests {
     #expect(log.contains("reload refused, the old signatures stay"))
     #expect(log.contains("pools.txt:"))
     #expect(log.contains("signatures reloaded"))
+    // Two reloads taken (the mended set, then the updated one with its extra name).
+    let reloads = log.split(separator: "\n").filter { $0.contains("signatures reloaded") }
+    #expect(reloads.count == 2, "\(log)")
+    func names(_ line: Substring?) -> Int? {
+      line.flatMap { l in l.range(of: "names=").map { Int(l[$0.upperBound...].prefix { $0.isNumber }) } }
+        ?? nil
+    }
+    if let a = names(reloads.first), let b = names(reloads.last) {
+      #expect(b == a + 1, "\(reloads)")
+    } else {
+      Issue.record("no name counts in \(reloads)")
+    }
     #expect(Self.wait(5) { messages().contains { $0.contains("final=\"true\"") } })
     let all = messages()
     let end = try #require(all.first { $0.contains(" session_end [") })
