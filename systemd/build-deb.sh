@@ -16,6 +16,10 @@ mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/minewatch/signatures" \
 install -m 0755 "$bin" "$root/usr/bin/minewatch"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/minewatch"
 install -m 0644 signatures/*.txt signatures/VERSION "$root/usr/share/minewatch/signatures/"
+# The Grafana dashboard and its provisioning file (copied into Grafana's provisioning folder).
+install -d "$root/usr/share/minewatch/grafana"
+install -m 0644 systemd/grafana/minewatch-dashboard.json systemd/grafana/provisioning.yaml \
+  "$root/usr/share/minewatch/grafana/"
 
 # The unit and the configuration, with the packaged paths.
 sed -e 's|/usr/local/bin/minewatch|/usr/bin/minewatch|' \

@@ -42,9 +42,13 @@ in_root minewatch scan /tmp/sample.pcap > "$root/tmp/scan.txt" || fail "scan fai
 cat "$root/tmp/scan.txt"
 grep -q "totals: 3 mining host(s)" "$root/tmp/scan.txt" || fail "the sample's miners were not found"
 in_root minewatch signatures check /usr/share/minewatch/signatures || fail "signatures check failed"
+in_root minewatch signatures update /usr/share/minewatch/signatures --into /var/lib/minewatch/signatures --no-reload ||
+  fail "signatures update failed"
+in_root minewatch signatures check /var/lib/minewatch/signatures || fail "the updated set does not check"
 for f in /usr/share/man/man1/minewatch.1.gz /usr/share/man/man1/minewatch.scan.1.gz /usr/share/man/man1/minewatch.run.1.gz \
   /usr/share/man/man1/minewatch.verify.1.gz /usr/share/bash-completion/completions/minewatch \
   /usr/share/zsh/vendor-completions/_minewatch /usr/share/fish/vendor_completions.d/minewatch.fish \
+  /usr/share/minewatch/grafana/minewatch-dashboard.json /usr/share/man/man1/minewatch.signatures.update.1.gz \
   /etc/minewatch/minewatch.conf /etc/logrotate.d/minewatch /lib/systemd/system/minewatch.service; do
   [ -s "$root$f" ] || fail "missing $f"
 done

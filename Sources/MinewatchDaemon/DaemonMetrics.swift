@@ -1,3 +1,4 @@
+import MinewatchKit
 import Prometheus
 
 /// The daemon's Prometheus metrics. Thread-safe (the registry is), so the capture thread
@@ -13,6 +14,7 @@ public final class DaemonMetrics: Sendable {
   let received: Gauge
   let dropped: Gauge
   let ifDropped: Gauge
+  let powerWatts: Gauge
 
   /// minewatch_NAME[_UNIT], with its help text.
   private static func d(_ name: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
@@ -22,6 +24,13 @@ public final class DaemonMetrics: Sendable {
   /// Every series carries the sensor's name (`sensor`), so many sensors add up in one
   /// Prometheus without losing which said what.
   let sensorLabel: [(String, String)]
+
+  /// Every anomaly the daemon can count, and every verdict, starts at 0: a dashboard's
+  /// expression over them names a series that exists from the first scrape, and `increase()`
+  /// sees the first count.
+  public static var anomalyNames: [String] {
+    Pipeline.anomalyNames + ["verify_queue_full", "json_log_write_failed"]
+  }
 
   public init(sensor: String? = nil) {
     sensorLabel = sensor.map { [("sensor", $0)] } ?? []
@@ -49,6 +58,24 @@ public final class DaemonMetrics: Sendable {
     ifDropped = registry.makeGauge(
       descriptor: Self.d("capture_packets_if_dropped", "Packets dropped by the interface"),
       labels: sensorLabel)
+    powerWatts = registry.makeGauge(
+      descriptor: Self.d(
+        "power", unit: "watts", "Estimated power drawn by the mining hosts of the last summary interval"),
+      labels: sensorLabel)
+    for name in Self.anomalyNames { _ = anomalyCounter(name) }
+    for status in PoolVerdict.Status.allCases { _ = verificationCounter(status.rawValue) }
+  }
+
+  private func anomalyCounter(_ name: String) -> Counter {
+    registry.makeCounter(
+      descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"),
+      labels: sensorLabel + [("name", name)])
+  }
+
+  private func verificationCounter(_ status: String) -> Counter {
+    registry.makeCounter(
+      descriptor: Self.d("verifications", unit: "total", "Suspect endpoints verified, by verdict"),
+      labels: sensorLabel + [("status", status)])
   }
 
   /// The per-algorithm hashrate gauges now exported; an algorithm no longer mined loses its
@@ -60,8 +87,9 @@ public final class DaemonMetrics: Sendable {
     var byAlgorithm: [String: Gauge] = [:]
   }
 
-  func summary(hosts: Int, pools: Int, rates: [String: Double], active: Int) {
+  func summary(hosts: Int, pools: Int, rates: [String: Double], active: Int, powerW: Double = 0) {
     miningHosts.set(Double(hosts))
+    powerWatts.set(powerW)
     self.pools.set(Double(pools))
     sessionsActive.set(Double(active))
     for (algorithm, gauge) in hashrateGauges.byAlgorithm where rates[algorithm] == nil {
@@ -79,12 +107,7 @@ public final class DaemonMetrics: Sendable {
     }
   }
 
-  func verified(_ status: String) {
-    registry.makeCounter(
-      descriptor: Self.d("verifications", unit: "total", "Suspect endpoints verified, by verdict"),
-      labels: sensorLabel + [("status", status)]
-    ).increment()
-  }
+  func verified(_ status: String) { verificationCounter(status).increment() }
 
   func capture(received r: UInt64, dropped d: UInt64, ifDropped i: UInt64) {
     received.set(Double(r))
@@ -94,10 +117,7 @@ public final class DaemonMetrics: Sendable {
 
   func anomalies(_ now: [String: UInt64], since before: [String: UInt64]) {
     for (name, count) in now where count > before[name, default: 0] {
-      registry.makeCounter(
-        descriptor: Self.d("anomalies", unit: "total", "Malformed or bounded input, by anomaly name"),
-        labels: sensorLabel + [("name", name)]
-      ).increment(by: Int64(count - before[name, default: 0]))
+      anomalyCounter(name).increment(by: Int64(count - before[name, default: 0]))
     }
   }
 

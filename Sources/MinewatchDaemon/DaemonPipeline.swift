@@ -370,7 +370,8 @@ public final class DaemonPipeline {
         kind: .summary, severity: body.warning == nil ? .notice : .warning, timeNs: now, body: body,
         keys: keys))
     metrics?.summary(
-      hosts: totals.hosts.count, pools: totals.pools.count, rates: rates, active: announced.count)
+      hosts: totals.hosts.count, pools: totals.pools.count, rates: rates, active: announced.count,
+      powerW: power.watts)
     metrics?.anomalies(anomalies, since: lastAnomalies)
     lastAnomalies = anomalies
     summaries += 1

@@ -71,6 +71,7 @@ struct LiveDaemonTests {
       "netns", "exec", ns, Self.binary, "run", "-i", "mw1", "--syslog", "unix:" + sock, "--summary-interval",
       "10",
       "--signatures", sigs, "--json-log", dir + "/alerts.jsonl", "--user", "nobody", "--sensor", "campus-gw1",
+      "--metrics-listen", "127.0.0.1:9531",
     ]
     daemon.environment = ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"]
     let stderr = Pipe()
@@ -135,6 +136,19 @@ struct LiveDaemonTests {
       Self.wait(20) { messages().contains { $0.contains(" summary [") && $0.contains("mining_hosts=\"1\"") } }
     )
     let early = messages()
+    // The running daemon's /metrics (the namespace's own loopback), read as Prometheus would:
+    // the Grafana dashboard's every expression names metrics and labels found there.
+    let curl = Process()
+    curl.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    curl.arguments = ["netns", "exec", ns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:9531/metrics"]
+    let scraped = Pipe()
+    curl.standardOutput = scraped
+    try curl.run()
+    let exposition = String(decoding: scraped.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    curl.waitUntilExit()
+    #expect(exposition.contains(#"minewatch_mining_hosts{sensor="campus-gw1"} 1"#), "\(exposition)")
+    #expect(exposition.contains(#"minewatch_capture_packets_received{sensor="campus-gw1"}"#))
+    #expect(try DashboardCheck.problems(exposition: exposition) == [])
     let start = try #require(early.first { $0.contains(" session_start [minewatch@32473 ") })
     #expect(start.hasPrefix("<132>1 "))  // local0.warning, RFC 5424
     for field in [

@@ -172,6 +172,14 @@ public final class Pipeline {
     return report
   }
 
+  /// Every anomaly name the pipeline can count (the C core's, the session layer's, the host
+  /// table's, the evidence recorder's), for exporters that show zeros before the first count.
+  public static var anomalyNames: [String] {
+    (0..<Int(MW_AN_COUNT.rawValue)).map { String(cString: mw_anomaly_name(mw_anomaly(UInt32($0)))) }
+      + SessionTracker.Anomaly.allCases.map(\.rawValue) + HostTable.Anomaly.allCases.map(\.rawValue)
+      + EvidenceRecorder.Anomaly.allCases.map(\.rawValue)
+  }
+
   /// The engine's anomalies and the tracker's, by stable name.
   public var anomalies: [String: UInt64] {
     var all = engine.anomalies

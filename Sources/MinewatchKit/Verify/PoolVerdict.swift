@@ -23,7 +23,7 @@ public struct ProbeRecord: Codable, Sendable, Equatable {
 
 /// A verification's verdict on one endpoint, as cached, persisted, alerted and printed.
 public struct PoolVerdict: AlertBody, Equatable {
-  public enum Status: String, Codable, Sendable {
+  public enum Status: String, Codable, Sendable, CaseIterable {
     case pool
     case notPool = "not-pool"
     case unreachable
