@@ -5,14 +5,18 @@ import MinewatchKit
 /// `minewatch report IN -o OUT.html`: a page people look at, from a scan report or a daemon log.
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Write a self-contained HTML report from scan JSON or the daemon's JSON log.",
+    abstract: "Write a self-contained HTML report from scan JSON or daemon JSON logs, one or many.",
     discussion: """
       The page has the totals (hosts, Mbps, hashrate, power, kWh/day, coal and CO2), a table by unit, \
-      each host with its kind, reasons and timelines of Mbps and hashrate, and the evidence files.
+      each host with its kind, reasons and timelines of Mbps and hashrate, and the evidence files. \
+      Given several inputs (sensors' logs and scan reports, of several days) it writes one page: \
+      each host counted once however many sensors saw it, a table by sensor and the day-by-day \
+      trend of mining hosts and hashrate. A log's sensor is its alerts' `sensor`; a scan report's \
+      is its file name.
       """)
 
-  @Argument(help: "minewatch scan --format json output, or the daemon's json_log file.")
-  var input: String
+  @Argument(help: "minewatch scan --format json outputs and daemon json_log files.")
+  var inputs: [String]
 
   @Option(name: [.short, .long], help: "The HTML file to write (- for standard output).")
   var output: String = "-"
@@ -20,7 +24,8 @@ struct Report: ParsableCommand {
   func run() throws {
     let page: ReportPage
     do {
-      page = try ReportPage(contentsOf: input)
+      let pages = try inputs.map { try ReportPage(contentsOf: $0) }
+      page = pages.count == 1 ? pages[0] : ReportPage(merging: pages)
     } catch let e as MinewatchError {
       fail(e.description)
     }

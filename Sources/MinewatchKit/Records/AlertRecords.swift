@@ -312,6 +312,13 @@ public enum AlertLine: Sendable {
     var time: String
   }
 
+  private struct Sensor: Decodable { var sensor: String? }
+
+  /// The sensor a log line names (every alert of a daemon with `sensor` carries it).
+  public static func sensor(of line: Data) -> String? {
+    (try? JSONDecoder().decode(Sensor.self, from: line))?.sensor
+  }
+
   /// nil when the line is not an alert of a known event.
   public static func decode(_ line: Data) -> AlertLine? {
     let d = JSONDecoder()

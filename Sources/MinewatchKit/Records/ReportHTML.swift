@@ -101,6 +101,39 @@ extension ReportPage {
         + "</td></tr>")
     o.append("</table><p class=\"reasons\">Totals \(e(totalsNote)).</p>")
 
+    if !sensorRows.isEmpty {
+      o.append(
+        "<h2>By sensor</h2><table id=\"sensors\"><tr><th>Sensor</th><th>Inputs</th><th>Period</th>"
+          + "<th>Mining hosts</th><th>Seen only here</th><th>Mbps</th><th>Hashrate</th><th>kWh/day</th></tr>")
+      for r in sensorRows {
+        o.append(
+          "<tr class=\"sensor\"><td>\(e(r.name))</td><td><code>\(r.inputs.map(e).joined(separator: "<br>"))</code></td>"
+            + "<td>\(e(Self.date(r.startNs))) → \(e(Self.date(r.endNs)))</td>"
+            + "<td class=\"num\">\(r.hosts)</td><td class=\"num\">\(r.onlyHere)</td>"
+            + "<td class=\"num\">\(e(Units.mbps(r.mbps)))</td><td class=\"num\">\(e(Self.rateText(r.rates)))</td>"
+            + "<td class=\"num\">\(e(String(format: "%.4g", r.kWhPerDay)))</td></tr>")
+      }
+      o.append(
+        "</table><p class=\"reasons\">A host several sensors saw counts in each of their rows and once in "
+          + "the totals.</p>")
+    }
+
+    if !days.isEmpty {
+      o.append("<h2>Day by day</h2>")
+      o.append(
+        chart(days.map { ($0.startNs, Double($0.hosts)) }, label: "mining hosts a day", format: { "\(Int($0))" })
+          + chart(
+            days.map { ($0.startNs, $0.rates.values.reduce(0, +)) }, label: "hashrate a day (all algorithms)",
+            format: { Units.rate($0) }))
+      o.append("<table id=\"days\"><tr><th>Day (UTC)</th><th>Mining hosts</th><th>Hashrate</th></tr>")
+      for d in days {
+        o.append(
+          "<tr class=\"day\"><td>\(e(d.day))</td><td class=\"num\">\(d.hosts)</td>"
+            + "<td class=\"num\">\(e(Self.rateText(d.rates)))</td></tr>")
+      }
+      o.append("</table>")
+    }
+
     if !units.isEmpty {
       o.append(
         "<h2>By unit</h2><table id=\"units\"><tr><th>Unit</th><th>Class</th><th>Contact</th><th>Hosts</th>"
@@ -123,7 +156,9 @@ extension ReportPage {
       let kind = h.kind ?? "–"
       o.append(
         "<tr class=\"host\" id=\"host-\(e(h.ip))\"><td class=\"who\"><b>\(e(h.ip))</b><br>\(e(h.unit ?? ""))"
-          + "\(h.assetClass.map { " (\(e($0)))" } ?? "")<br>\(e(Self.date(h.firstNs)))<br>→ \(e(Self.date(h.lastNs)))</td>"
+          + "\(h.assetClass.map { " (\(e($0)))" } ?? "")<br>\(e(Self.date(h.firstNs)))<br>→ \(e(Self.date(h.lastNs)))"
+          + (sensorRows.isEmpty ? "" : "<br><span class=\"reasons\">seen by \(e(h.sensors.sorted().joined(separator: ", ")))</span>")
+          + "</td>"
           + "<td class=\"kind\"><span class=\"kind-\(e(kind))\">\(e(kind))</span><div class=\"reasons\">"
           + h.reasons.map(e).joined(separator: "<br>") + "</div></td><td>"
           + chart(h.points.map { ($0.ns, $0.mbps) }, label: "Mbps", format: Units.mbps) + "<br>"

@@ -24,6 +24,8 @@ public struct ReportPage: Sendable {
     public var firstNs: UInt64 = 0
     public var lastNs: UInt64 = 0
     public var points: [Point] = []
+    /// The sensors that saw it (a page merged from several sensors' inputs).
+    public var sensors: Set<String> = []
   }
 
   public struct Unit: Sendable {
@@ -60,6 +62,11 @@ public struct ReportPage: Sendable {
   public var co2KgPerDay = 0.0
   /// What the totals are: a whole capture, or the mean of the daemon's summary intervals.
   public var totalsNote = ""
+  /// The sensor the input came from: its log's `sensor`, else the file's name.
+  public var sensor: String
+  /// Several inputs merged (`minewatch report A B C`): by sensor, and day by day.
+  public var sensorRows: [SensorRow] = []
+  public var days: [DayRow] = []
 
   /// Reads a scan report (one JSON object) or a daemon log (one alert object per line), as the
   /// typed records that wrote them.
@@ -71,12 +78,16 @@ public struct ReportPage: Sendable {
       throw MinewatchError.unreadable("\(path): cannot read: \(error.localizedDescription)")
     }
     source = path
+    sensor = URL(fileURLWithPath: path).lastPathComponent
     if let doc = try? JSONDecoder().decode(ScanDocument.self, from: data) {
       readScan(doc)
       return
     }
     var alerts: [AlertLine] = []
+    var named: String?
+    defer { sensor = named ?? sensor }
     for (i, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
+      if named == nil { named = AlertLine.sensor(of: Data(line)) }
       guard let alert = AlertLine.decode(Data(line)) else {
         throw MinewatchError.unreadable(
           "\(path):\(i + 1): neither a scan report (minewatch scan --format json) nor a daemon JSON log line")
@@ -263,19 +274,7 @@ extension ReportPage {
     coalKgPerDay = mining.compactMap { Self.finite($0.coalKgPerDay) }.reduce(0, +) / n
     co2KgPerDay = mining.compactMap { Self.finite($0.co2KgPerDay) }.reduce(0, +) / n
     totalsNote = "mean of \(mining.count) summary interval(s) with mining"
-    var unitsByName: [String: Unit] = [:]
-    for h in hosts {
-      let name = h.unit ?? "(no unit)"
-      var u = unitsByName[name] ?? Unit(name: name, assetClass: h.assetClass)
-      u.hosts += 1
-      u.coins.formUnion(h.coins)
-      u.pools += h.pools.count
-      u.mbps = (u.mbps ?? 0) + (h.mbps ?? 0)
-      for (k, v) in h.rates { u.rates[k, default: 0] += v }
-      u.kWhPerDay += (h.powerW ?? 0) * 24 / 1000
-      unitsByName[name] = u
-    }
-    if hosts.contains(where: { $0.unit != nil }) { units = unitsByName.values.sorted { $0.name < $1.name } }
+    units = Self.units(hosts)
     evidence.sort { $0.seq < $1.seq }
   }
 }
