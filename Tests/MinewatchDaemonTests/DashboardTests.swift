@@ -111,6 +111,11 @@ enum DashboardCheck {
     #expect(text.contains(#"minewatch_mining_hosts{sensor="campus-gw1"} 1"#))
     #expect(text.contains(#"minewatch_hashrate_hps{sensor="campus-gw1",algorithm="sha256d"}"#))
     #expect(text.contains(#"minewatch_anomalies_total{sensor="campus-gw1",name="flow_table_eviction"} 0"#))
+    // What one sensor costs a Prometheus (README, "A whole province"): ten gauges and counters,
+    // one counter per anomaly name and per verdict, one gauge per algorithm being mined.
+    let series = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+    #expect(DaemonMetrics.anomalyNames.count == 40)
+    #expect(series.count == 10 + 40 + 3 + 1, "\(series)")
   }
 
   /// A dashboard naming a metric or a label the daemon does not have is caught.
