@@ -82,6 +82,10 @@ struct Scan: ParsableCommand {
   var evidence: String?
 
   @Option(
+    help: "The sensor or machine named in the report (default: the config's sensor, else the host name).")
+  var sensor: String?
+
+  @Option(
     help: ArgumentHelp(
       "How files are read: mapped (classic pcap in place, the default) or libpcap.", visibility: .hidden))
   var reader: CaptureReader = .mapped
@@ -111,11 +115,13 @@ struct Scan: ParsableCommand {
     do {
       var site = SiteSettings()
       var internalNetworks = CIDR.privateRanges
+      var named = DaemonConfig()
       if let config {
-        let c = try DaemonConfig.load(path: config)
-        site = c.site
-        internalNetworks = c.internalNetworks
+        named = try DaemonConfig.load(path: config)
+        site = named.site
+        internalNetworks = named.internalNetworks
       }
+      if let sensor { try named.set("sensor", sensor) }
       if let assets { site.assets = assets }
       if let evidence { site.evidence.directory = evidence }
       if let coalKgPerKWh { site.factors.coalKgPerKWh = coalKgPerKWh }
@@ -131,6 +137,7 @@ struct Scan: ParsableCommand {
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
       report = try scanner.scan(files: files, reader: reader, progress: display.map { d in { d.show($0) } })
       report.factors = site.factors
+      report.sensor = named.sensorName
       display?.clear()
       for w in scanner.pipeline.evidence?.warnings ?? [] {
         FileHandle.standardError.write(Data("minewatch: warning: \(w)\n".utf8))

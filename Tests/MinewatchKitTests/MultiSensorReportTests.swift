@@ -73,6 +73,32 @@ import Testing
     #expect(w == 1280 && h == 1600)
   }
 
+  /// A scan report names its sensor too (`--sensor`, else the host name), and merges with logs.
+  @Test func scanReportsNameTheirSensor() throws {
+    let cli = CLITests()
+    let capture = Paths.capture(Self.miners + "ltc_scrypt_cpuminer_eth.pcap")
+    let named = try cli.run(["scan", "--format", "json", "--sensor", "gw-west", capture])
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any])
+    #expect(doc["sensor"] as? String == "gw-west")
+    let validator = try SchemaValidator(
+      url: Paths.repo.appendingPathComponent("Tests/Fixtures/scan-report.schema.json"))
+    #expect(validator.validate(doc) == [])
+    let plain = try cli.run(["scan", "--format", "json", capture])
+    var host = [CChar](repeating: 0, count: 256)
+    gethostname(&host, host.count)
+    let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    #expect(plain.stdout.contains("\"sensor\":\"\(hostName)\""))
+    let bad = try cli.run(["scan", "--sensor", "no spaces!", capture])
+    #expect(
+      bad.status == 2 && bad.stderr.contains("sensor: 'no spaces!' must be 1 to 64 letters"), "\(bad.stderr)")
+
+    let west = try scratchFile("west.json", named.stdout)
+    let north = try sensorLog("gw-north", ["ltc_scrypt_cpuminer_eth.pcap"])
+    let page = ReportPage(merging: try [west, north].map { try ReportPage(contentsOf: $0) })
+    #expect(page.sensorRows.map(\.name) == ["gw-north", "gw-west"])
+    #expect(page.hosts.map(\.ip) == ["10.31.7.24"] && page.hosts[0].sensors == ["gw-north", "gw-west"])
+  }
+
   /// A bad input among good ones: one line naming it, nothing written.
   @Test func aBadInputIsNamed() throws {
     let good = try sensorLog("gw-a", ["ltc_scrypt_cpuminer_eth.pcap"])

@@ -121,7 +121,8 @@ extension ReportPage {
     if !days.isEmpty {
       o.append("<h2>Day by day</h2>")
       o.append(
-        chart(days.map { ($0.startNs, Double($0.hosts)) }, label: "mining hosts a day", format: { "\(Int($0))" })
+        chart(
+          days.map { ($0.startNs, Double($0.hosts)) }, label: "mining hosts a day", format: { "\(Int($0))" })
           + chart(
             days.map { ($0.startNs, $0.rates.values.reduce(0, +)) }, label: "hashrate a day (all algorithms)",
             format: { Units.rate($0) }))
@@ -157,7 +158,9 @@ extension ReportPage {
       o.append(
         "<tr class=\"host\" id=\"host-\(e(h.ip))\"><td class=\"who\"><b>\(e(h.ip))</b><br>\(e(h.unit ?? ""))"
           + "\(h.assetClass.map { " (\(e($0)))" } ?? "")<br>\(e(Self.date(h.firstNs)))<br>→ \(e(Self.date(h.lastNs)))"
-          + (sensorRows.isEmpty ? "" : "<br><span class=\"reasons\">seen by \(e(h.sensors.sorted().joined(separator: ", ")))</span>")
+          + (sensorRows.isEmpty
+            ? ""
+            : "<br><span class=\"reasons\">seen by \(e(h.sensors.sorted().joined(separator: ", ")))</span>")
           + "</td>"
           + "<td class=\"kind\"><span class=\"kind-\(e(kind))\">\(e(kind))</span><div class=\"reasons\">"
           + h.reasons.map(e).joined(separator: "<br>") + "</div></td><td>"

@@ -33,7 +33,8 @@ extension ScanReport {
   public func writeJSON(_ sink: (Data) -> Void) {
     let encoder = Self.encoder()
     let head = ScanDocument(
-      anomalies: anomalies, capture: captureRecord, totals: totalsRecord, units: assets.map(unitRecords),
+      sensor: sensor, anomalies: anomalies, capture: captureRecord, totals: totalsRecord,
+      units: assets.map(unitRecords),
       hosts: [])
     // Encoding cannot fail: every record holds strings, integers and finite numbers.
     var out = (try? encoder.encode(head)) ?? Data("{}".utf8)

@@ -84,7 +84,8 @@ extension ReportPage {
     // The conversion factors the inputs were written with (every sensor of a province uses the
     // same), else the defaults.
     let factors = pages.first { $0.kWhPerDay > 0 }
-    coalKgPerDay = kWhPerDay * (factors.map { $0.coalKgPerDay / $0.kWhPerDay } ?? EnergyFactors().coalKgPerKWh)
+    coalKgPerDay =
+      kWhPerDay * (factors.map { $0.coalKgPerDay / $0.kWhPerDay } ?? EnergyFactors().coalKgPerKWh)
     co2KgPerDay = kWhPerDay * (factors.map { $0.co2KgPerDay / $0.kWhPerDay } ?? EnergyFactors().co2KgPerKWh)
     sensorRows = rows.values.sorted { $0.name < $1.name }
     totalsNote =

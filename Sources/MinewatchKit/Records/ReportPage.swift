@@ -80,6 +80,7 @@ public struct ReportPage: Sendable {
     source = path
     sensor = URL(fileURLWithPath: path).lastPathComponent
     if let doc = try? JSONDecoder().decode(ScanDocument.self, from: data) {
+      sensor = doc.sensor ?? sensor
       readScan(doc)
       return
     }

@@ -86,6 +86,8 @@ public struct ScanDocument: Codable, Sendable, Equatable {
     }
   }
 
+  /// Which sensor or machine scanned (many scans add up in `minewatch report` by it).
+  public var sensor: String?
   public var anomalies: [String: UInt64]
   public var capture: Capture
   public var totals: Totals

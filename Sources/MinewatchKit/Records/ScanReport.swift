@@ -173,6 +173,8 @@ public struct ScanReport: Sendable {
   public var hosts: [Host]
   public var anomalies: [String: UInt64]
   public var factors = EnergyFactors()
+  /// The sensor or machine that scanned (`scan --sensor`, the config's `sensor`, the host name).
+  public var sensor: String?
   /// The organisation's networks, when an asset map was given: hosts carry their unit and the
   /// report groups by unit.
   public var assets: AssetMap?
