@@ -5,7 +5,7 @@ BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
 
-.PHONY: all deps test-deps build run report test deb test-package bench bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
+.PHONY: all deps test-deps build run report test deb test-package bench bench-live bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
 FUZZ_DIR := .build-fuzz
 FUZZ_C_TARGETS := fuzz_packets fuzz_stream fuzz_json fuzz_names fuzz_capture
@@ -82,6 +82,13 @@ bench: deps
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
 	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
 	@MW_BASELINE=$(MW_BASELINE) Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
+
+# The daemon's sustained packet rate: the benchmark capture replayed by tcpreplay onto a veth
+# in a namespace of its own, at fixed rates and as fast as one and two senders go (root).
+bench-live: bench
+	@command -v tcpreplay >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq tcpreplay >/dev/null; }
+	@Benchmarks/live.sh $(BENCH_PCAP) .build/release/minewatch
 
 # The cost of each encapsulation on the benchmark capture (wrapped copies written once).
 bench-tunnels: bench
