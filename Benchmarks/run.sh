@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times, as whole processes on the same cached file, alternating five rounds: `cat` into
 # /dev/null (reading the bytes at all), the plain libpcap loop (the limit), that loop with a
-# 1 MiB read buffer, `minewatch scan` (mapped reader) and `minewatch scan --reader libpcap`, and, when
+# 1 MiB read buffer, `minewatch scan` (mapped reader, its default threads), the same scan on one
+# thread (`--threads 1`) and `minewatch scan --reader libpcap`, and, when
 # MW_BASELINE names another minewatch binary (an earlier commit), that one too. Prints the best
 # time of each with the spread of its rounds, and ratios taken round by round (each round's
 # commands ran back to back, so a busy moment of the machine hits both sides of a ratio).
@@ -16,7 +17,7 @@ def timed(cmd):
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - t, out
-times = {k: [] for k in ("cat", "plain", "buffered", "minewatch", "mwlibpcap", "baseline", "minewatch100k", "load100k")}
+times = {k: [] for k in ("cat", "plain", "buffered", "minewatch", "mw1", "mwlibpcap", "baseline", "minewatch100k", "load100k")}
 for _ in range(ROUNDS):
     t = time.perf_counter()
     with open(os.devnull, "wb") as null:
@@ -26,6 +27,9 @@ for _ in range(ROUNDS):
     t, _ = timed([loop, "--buffer", pcap]); times["buffered"].append(t)
     t, out = timed([mw, "scan", "--format", "json", "--quiet", pcap]); times["minewatch"].append(t)
     report = json.loads(out)
+    t, out1 = timed([mw, "scan", "--threads", "1", "--format", "json", "--quiet", pcap]); times["mw1"].append(t)
+    if json.loads(out1) != report:
+        sys.exit("the one-thread scan's report differs from the default scan's")
     t, _ = timed([mw, "scan", "--reader", "libpcap", "--format", "json", "--quiet", pcap]); times["mwlibpcap"].append(t)
     if baseline:
         t, _ = timed([baseline, "scan", "--format", "json", "--quiet", pcap]); times["baseline"].append(t)
@@ -41,10 +45,13 @@ def ratios(num, den):
 size = os.path.getsize(pcap) / 2**20
 print(f"capture            {pcap}: {packets} packets, {size:.0f} MiB (page cache), {ROUNDS} rounds")
 for k, label in (("cat", "cat > /dev/null"), ("plain", "libpcap loop"), ("buffered", "loop, 1 MiB buffer"),
-                 ("minewatch", "minewatch scan"), ("mwlibpcap", "scan, libpcap read"), ("baseline", "baseline scan")):
+                 ("minewatch", "minewatch scan"), ("mw1", "scan, 1 thread"), ("mwlibpcap", "scan, libpcap read"),
+                 ("baseline", "baseline scan")):
     if times[k]:
         print(f"{label:18} {spread(times[k])}  {packets / min(times[k]) / 1e6:5.2f} M packets/s")
-print(f"ratio to the limit {ratios('plain', 'minewatch')}  (plain libpcap loop / minewatch; target >= 0.50)")
+print(f"ratio to the limit {ratios('plain', 'minewatch')}  (plain libpcap loop / minewatch scan)")
+print(f"  on one thread    {ratios('plain', 'mw1')}  (plain libpcap loop / minewatch scan --threads 1)")
+print(f"two threads vs one {ratios('mw1', 'minewatch')}  (--threads 1 / the default)")
 print(f"ratio to buffered  {ratios('buffered', 'minewatch')}  (the same loop with a 1 MiB buffer / minewatch)")
 print(f"ratio to cat       {ratios('cat', 'minewatch')}  (cat > /dev/null / minewatch)")
 print(f"mapped vs libpcap  {ratios('mwlibpcap', 'minewatch')}  (scan through libpcap / scan of the mapped file)")

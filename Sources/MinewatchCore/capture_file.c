@@ -5,7 +5,7 @@
 /* BSD types for pcap.h, clock_gettime and fileno under -std=c11 */
 #define _DEFAULT_SOURCE
 #include "engine_internal.h"
-#include "mapped_pcap.h"
+#include "mapped_pipeline.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -22,6 +22,8 @@ struct mw_capture {
   int linktype;
   int nanos;
   mw_mapped mapped;
+  bool pipelined;        /* read by a thread of its own (MW_READER_PIPELINED) */
+  mw_pipeline *pipeline; /* started with the first read */
 };
 
 mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen) {
@@ -59,6 +61,7 @@ mw_capture *mw_capture_open_file_with(const char *path, int reader, char *err, s
       fclose(f); /* the mapping stays */
       c->mapped = m;
       c->linktype = m.linktype;
+      c->pipelined = reader == MW_READER_PIPELINED;
       return c;
     }
   }
@@ -92,6 +95,7 @@ mw_capture *mw_capture_open_file_with(const char *path, int reader, char *err, s
 int mw_capture_linktype(const mw_capture *c) { return c->linktype; }
 
 int64_t mw_capture_offset(const mw_capture *c) {
+  if (c->pipeline) return (int64_t)mw_pipeline_offset(c->pipeline);
   if (c->mapped.base) return (int64_t)c->mapped.pos;
   if (!c->file || c->file == stdin) return -1; /* live captures and pipes */
   long off = ftell(c->file);
@@ -99,6 +103,11 @@ int64_t mw_capture_offset(const mw_capture *c) {
 }
 
 int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err, size_t errlen) {
+  if (c->pipelined && !c->pipeline) {
+    c->pipeline = mw_pipeline_start(&c->mapped, e);
+    c->pipelined = c->pipeline != NULL; /* no thread to be had: read here */
+  }
+  if (c->pipeline) return mw_pipeline_run(c->pipeline, e, max_packets, err, errlen);
   if (c->mapped.base) return mw_mapped_run(&c->mapped, e, max_packets, err, errlen);
   struct pcap_pkthdr *h;
   const u_char *data;
@@ -190,6 +199,7 @@ int mw_capture_stats(mw_capture *c, uint64_t *received, uint64_t *dropped, uint6
 
 void mw_capture_close(mw_capture *c) {
   if (!c) return;
+  mw_pipeline_stop(c->pipeline); /* before the mapping it reads goes */
   mw_mapped_close(&c->mapped);
   if (c->pcap) pcap_close(c->pcap); /* closes the FILE as well, for files */
   free(c->buffer);

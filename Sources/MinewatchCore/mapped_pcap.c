@@ -65,10 +65,10 @@ int mw_mapped_open(mw_mapped *m, int fd, uint64_t size) {
   return 0;
 }
 
-static void release_read_pages(mw_mapped *m) {
-  if (m->pos < m->released + MW_RELEASE_STEP) return;
+void mw_mapped_release(mw_mapped *m, size_t done) {
+  if (done < m->released + MW_RELEASE_STEP) return;
   long page = sysconf(_SC_PAGESIZE);
-  size_t upto = m->pos & ~((size_t)(page > 0 ? page : 4096) - 1);
+  size_t upto = done & ~((size_t)(page > 0 ? page : 4096) - 1);
   if (upto < m->released + MW_RELEASE_STEP) return;
   madvise((uint8_t *)m->base + m->released, upto - m->released, MADV_DONTNEED);
   m->released = upto;
@@ -86,8 +86,7 @@ static void prefetch_ahead(mw_mapped *m) {
   for (; m->prefetched < want; m->prefetched += 64) __builtin_prefetch(m->base + m->prefetched, 0, 0);
 }
 
-/* The next record into *r; 0 at the end, -1 on a malformed record (err), 1 otherwise. */
-static int next_record(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen) {
+int mw_mapped_next(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen) {
   size_t left = m->len - m->pos;
   if (left == 0) return 0;
   if (left < MW_PCAP_RECORD_HEADER) {
@@ -134,7 +133,7 @@ int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, s
     uint64_t now = e->now_ns;
     bool due = false;
     while (n < MW_BATCH && (max_packets == 0 || done + n < max_packets)) {
-      rc = next_record(m, &batch[n], err, errlen);
+      rc = mw_mapped_next(m, &batch[n], err, errlen);
       if (rc != 1) break;
       if (batch[n].ts_ns > now) now = batch[n].ts_ns;
       n++;
@@ -145,16 +144,20 @@ int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, s
     }
     if (n) mw_engine_packets(e, batch, n);
     done += n;
-    release_read_pages(m);
+    mw_mapped_release(m, m->pos);
     if (rc != 1) {
-      /* Read to the end (or refused): nothing of the file is needed any more. */
-      madvise((uint8_t *)m->base, m->len, MADV_DONTNEED);
-      m->released = m->len;
+      mw_mapped_release_all(m);
       return rc;
     }
     if (due) return 1;
   }
   return 1;
+}
+
+void mw_mapped_release_all(mw_mapped *m) {
+  /* Read to the end (or refused): nothing of the file is needed any more. */
+  madvise((uint8_t *)m->base, m->len, MADV_DONTNEED);
+  m->released = m->len;
 }
 
 void mw_mapped_close(mw_mapped *m) {

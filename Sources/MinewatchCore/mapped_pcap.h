@@ -21,6 +21,12 @@ typedef struct {
 int mw_mapped_open(mw_mapped *m, int fd, uint64_t size);
 /* As mw_capture_run: 0 at the end, 1 with more to read, -1 on a malformed record (err). */
 int mw_mapped_run(mw_mapped *m, mw_engine *e, uint64_t max_packets, char *err, size_t errlen);
+/* The next record into *r, the file's bytes asked for a little ahead; 0 at the end, -1 on a
+ * malformed record (err), 1 otherwise. */
+int mw_mapped_next(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen);
+/* Gives back the pages before `done` (every MiB); all of them at the end. */
+void mw_mapped_release(mw_mapped *m, size_t done);
+void mw_mapped_release_all(mw_mapped *m);
 void mw_mapped_close(mw_mapped *m);
 
 #endif

@@ -90,6 +90,13 @@ struct Scan: ParsableCommand {
       "How files are read: mapped (classic pcap in place, the default) or libpcap.", visibility: .hidden))
   var reader: CaptureReader = .mapped
 
+  @Option(
+    help: ArgumentHelp(
+      "Threads: 1 reads, decodes and detects on one; 2 or more walk and decode the file on a second (default: 2 with two cores).",
+      discussion:
+        "Only classic pcap files read in place use the second thread; the report is the same either way."))
+  var threads: Int = Scanner.defaultThreads
+
   @Option(help: "Verdict file of `minewatch verify` or the daemon: flows to verified pools are findings.")
   var verdicts: String?
 
@@ -135,7 +142,11 @@ struct Scan: ParsableCommand {
         for v in try VerdictStore(path: verdicts).all() { scanner.pipeline.addVerified(v) }
       }
       let display = !quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
-      report = try scanner.scan(files: files, reader: reader, progress: display.map { d in { d.show($0) } })
+      guard (1...256).contains(threads) else {
+        throw MinewatchError.usage("--threads: \(threads) is not 1 to 256")
+      }
+      report = try scanner.scan(
+        files: files, reader: reader, threads: threads, progress: display.map { d in { d.show($0) } })
       report.factors = site.factors
       report.sensor = named.sensorName
       display?.clear()

@@ -1,7 +1,8 @@
-/* A whole capture file through minewatch's two readers (classic pcap mapped and walked in
- * place; everything through libpcap): the malformed-file cases the command line must answer
- * with one line or a partial report, and a differential check that both readers hand the
- * engine the same packets (any difference aborts). */
+/* A whole capture file through minewatch's readers (classic pcap mapped and walked in place,
+ * on the engine's thread or decoded ahead on a thread of its own; everything through libpcap):
+ * the malformed-file cases the command line must answer with one line or a partial report, and
+ * a differential check that every reader hands the engine the same packets (any difference
+ * aborts; the two mapped readers must leave identical counters, anomalies included). */
 #define _GNU_SOURCE
 #include "fuzz_common.h"
 
@@ -32,9 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (write(fd, data, size) != (ssize_t)size) { close(fd); return 0; }
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  mw_counters mapped = {0}, libpcap = {0};
+  mw_counters mapped = {0}, libpcap = {0}, pipelined = {0};
   int a = read_with(path, MW_READER_AUTO, &mapped);
   int b = read_with(path, MW_READER_LIBPCAP, &libpcap);
+  int p = read_with(path, MW_READER_PIPELINED, &pipelined);
+  if (p != a || memcmp(&pipelined, &mapped, sizeof mapped) != 0) {
+    fprintf(stderr, "the pipelined reader differs: opened %d/%d, packets %llu/%llu\n", p, a,
+            (unsigned long long)pipelined.packets, (unsigned long long)mapped.packets);
+    abort();
+  }
   if (a != b || mapped.packets != libpcap.packets || mapped.bytes != libpcap.bytes ||
       mapped.tcp != libpcap.tcp || mapped.udp != libpcap.udp ||
       mapped.flows_created != libpcap.flows_created) {

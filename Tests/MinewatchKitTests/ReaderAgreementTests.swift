@@ -9,12 +9,18 @@ import Testing
 /// each kind of damaged file.
 @Suite struct ReaderAgreementTests {
   /// The report as JSON with the file's name taken out, or the error that refused the file.
-  func report(_ file: String, _ reader: CaptureReader) throws -> String {
+  func report(_ file: String, _ reader: CaptureReader, threads: Int = 1) throws -> String {
+    try report([file], reader, threads: threads)
+  }
+
+  func report(_ files: [String], _ reader: CaptureReader, threads: Int = 1) throws -> String {
     do {
-      let r = try Scanner(signatures: loadSignatures()).scan(files: [file], reader: reader)
+      let r = try Scanner(signatures: loadSignatures()).scan(files: files, reader: reader, threads: threads)
       var out = Data()
       r.writeJSON { out.append($0) }
-      return String(decoding: out, as: UTF8.self).replacingOccurrences(of: file, with: "FILE")
+      return files.reduce(String(decoding: out, as: UTF8.self)) {
+        $0.replacingOccurrences(of: $1, with: "FILE")
+      }
     } catch let e as MinewatchError {
       return "error: \(e)"
     }
@@ -37,8 +43,28 @@ import Testing
     let files = Self.allCaptures
     #expect(files.count > 270)
     var differ: [String] = []
-    for f in files where try report(f, .mapped) != report(f, .libpcap) { differ.append(f) }
+    var threadsDiffer: [String] = []
+    for f in files {
+      let mapped = try report(f, .mapped)
+      if try mapped != report(f, .libpcap) { differ.append(f) }
+      // Walked and decoded on a second thread: the engine must see exactly the same.
+      if try mapped != report(f, .mapped, threads: 2) { threadsDiffer.append(f) }
+    }
     #expect(differ.isEmpty, "\(differ)")
+    #expect(threadsDiffer.isEmpty, "\(threadsDiffer)")
+  }
+
+  /// Several files in one scan (flows and timers running across them), each walked by a reader
+  /// thread of its own in turn: one report either way.
+  @Test func severalFilesOnTwoThreadsAgree() throws {
+    let files = [
+      "miners/btc_sha256d_cpuminer_eth.pcap", "ordinary/vxlan.pcap", "miners/xmr_rx0_tls_sni_eth.pcap",
+      "public/ndpi_mining.pcapng", "miners/xmr_rx0_reconnect_seedchange_eth.pcap",
+    ].map(Paths.capture)
+    let one = try report(files, .mapped)
+    #expect(one.contains("\"hosts\":[{"))
+    #expect(try report(files, .mapped, threads: 2) == one)
+    #expect(try report(files, .mapped, threads: 4) == one)
   }
 
   /// The same file in the other byte order and with nanosecond timestamps: one report.
@@ -119,7 +145,11 @@ import Testing
       try Data(bytes).write(to: URL(fileURLWithPath: f))
       let mapped = try Scanner(signatures: loadSignatures()).scan(files: [f], reader: .mapped)
       let libpcap = try Scanner(signatures: loadSignatures()).scan(files: [f], reader: .libpcap)
+      let threaded = try Scanner(signatures: loadSignatures()).scan(files: [f], reader: .mapped, threads: 2)
       #expect(mapped.capture.warnings == libpcap.capture.warnings, "\(name)")
+      #expect(threaded.capture.warnings == mapped.capture.warnings, "\(name)")
+      #expect(threaded.capture.packets == mapped.capture.packets, "\(name)")
+      #expect(try report(f, .mapped, threads: 2) == report(f, .mapped), "\(name)")
       #expect(
         mapped.capture.warnings.first?.contains(expected) == true, "\(name): \(mapped.capture.warnings)")
       #expect(mapped.capture.packets == libpcap.capture.packets, "\(name)")

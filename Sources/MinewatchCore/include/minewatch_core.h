@@ -410,7 +410,10 @@ typedef struct mw_capture mw_capture;
 mw_capture *mw_capture_open_file(const char *path, char *err, size_t errlen);
 /* Which reader: AUTO maps classic pcap files and walks them in place, LIBPCAP always reads
  * through libpcap (the tests compare the two). */
-enum { MW_READER_AUTO = 0, MW_READER_LIBPCAP = 1 };
+enum { MW_READER_AUTO = 0, MW_READER_LIBPCAP = 1, MW_READER_PIPELINED = 2 };
+/* PIPELINED maps classic pcap files as AUTO does and walks and decodes them on a thread of
+ * its own, the engine taking the decoded records in file order on the caller's thread (a scan
+ * on two cores); the engine's link type and tenant rules must not change while it reads. */
 mw_capture *mw_capture_open_file_with(const char *path, int reader, char *err, size_t errlen);
 int mw_capture_linktype(const mw_capture *c);
 /* Reads up to max_packets packets (0 = all) into the engine. Returns 1 when more remain, 0 at

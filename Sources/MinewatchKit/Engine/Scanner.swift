@@ -21,10 +21,14 @@ public enum CaptureReader: String, Sendable, CaseIterable {
 public final class CaptureFiles {
   public private(set) var files: [(path: String, handle: OpaquePointer)] = []
 
-  /// Opens every file first, so a bad name fails before any work (exit code 2).
-  public init(_ paths: [String], engine: CoreEngine, reader: CaptureReader = .mapped) throws {
+  /// Opens every file first, so a bad name fails before any work (exit code 2). With
+  /// `threads` of 2 or more, mapped files are walked and decoded on a thread of their own.
+  public init(_ paths: [String], engine: CoreEngine, reader: CaptureReader = .mapped, threads: Int = 1) throws
+  {
     var err = [CChar](repeating: 0, count: 512)
-    let mode = reader == .mapped ? Int32(MW_READER_AUTO) : Int32(MW_READER_LIBPCAP)
+    let mode =
+      reader == .libpcap
+      ? Int32(MW_READER_LIBPCAP) : threads >= 2 ? Int32(MW_READER_PIPELINED) : Int32(MW_READER_AUTO)
     for f in paths {
       guard let c = mw_capture_open_file_with(f, mode, &err, err.count) else {
         throw MinewatchError.unreadable(cText(err))
@@ -67,12 +71,17 @@ public final class Scanner {
     pipeline = try Pipeline(signatures: signatures, limits: limits, hosts: hosts)
   }
 
+  /// Threads a scan uses unless told: two where there are two cores (the reader and the
+  /// engine; more are not used yet), else one.
+  public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1 }
+
   public func scan(
-    files: [String], reader: CaptureReader = .mapped, progress: ((ScanProgress) -> Void)? = nil
+    files: [String], reader: CaptureReader = .mapped, threads: Int = 1,
+    progress: ((ScanProgress) -> Void)? = nil
   )
     throws -> ScanReport
   {
-    let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader)
+    let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader, threads: threads)
     var warnings: [String] = []
     let start = Date()
     pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock
