@@ -222,17 +222,17 @@ void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n);
 typedef struct {
   mw_raw_packet r;
   mw_packet p;
-  mw_flow_key k; /* valid when keyed */
+  mw_flow_key k; /* computed by mw_engine_decoded when keyed */
   bool ok;       /* decoded to TCP or UDP */
-  bool keyed;    /* TCP: its flow key was computed */
+  bool keyed;    /* TCP: looked up by its flow key */
 } mw_decoded;
 /* Decodes one record as mw_engine_packets does, reading only what stays fixed during a run
- * (link type, tenant rules, hash seed, table size): safe from another thread. Decoding
- * anomalies are counted into an. */
+ * (link type, tenant rules): safe from another thread. Decoding anomalies are counted into an. */
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an);
 /* Processes records decoded by mw_engine_decode, in order, exactly as mw_engine_packets would:
- * their buckets, entries and rhythm records prefetched first. n <= MW_BATCH. */
-void mw_engine_decoded(mw_engine *e, const mw_decoded *d, uint32_t n);
+ * their flow keys computed and their buckets, entries and rhythm records prefetched first.
+ * n <= MW_BATCH. */
+void mw_engine_decoded(mw_engine *e, mw_decoded *d, uint32_t n);
 void mw_flow_end(mw_engine *e, mw_flow *f);
 void mw_flow_release_stream(mw_engine *e, mw_flow *f);
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create);
