@@ -53,12 +53,13 @@ import Testing
     let src = try source("2026-10-10")
     let parent = src.deletingLastPathComponent().path
     let withFolder = Paths.scratch(UUID().uuidString + "-set.tar.gz")
-    #expect(try sh(["tar", "-czf", withFolder, "-C", parent, src.lastPathComponent]) == 0)
+    try SignatureUpdate.run(
+      "tar", ["-czf", withFolder, "-C", parent, src.lastPathComponent], what: "the test archive")
     _ = try u.update(from: withFolder)
     #expect(date(u) == "2026-10-10")
     try "2026-10-11\n".write(to: src.appendingPathComponent("VERSION"), atomically: true, encoding: .utf8)
     let flat = Paths.scratch(UUID().uuidString + "-flat.tar.xz")
-    #expect(try sh(["tar", "-cJf", flat, "-C", src.path, "."]) == 0)
+    try SignatureUpdate.run("tar", ["-cJf", flat, "-C", src.path, "."], what: "the test archive")
     _ = try u.update(from: flat)
     #expect(date(u) == "2026-10-11")
   }
@@ -83,7 +84,7 @@ import Testing
     try FileManager.default.createSymbolicLink(
       atPath: inArchive.appendingPathComponent("agents2.txt").path, withDestinationPath: "/etc/shadow")
     let archive = Paths.scratch(UUID().uuidString + "-linked.tar")
-    #expect(try sh(["tar", "-cf", archive, "-C", inArchive.path, "."]) == 0)
+    try SignatureUpdate.run("tar", ["-cf", archive, "-C", inArchive.path, "."], what: "the test archive")
     let notText = Paths.scratch(UUID().uuidString + "-not-an-archive.tar.gz")
     try Data("this is no archive".utf8).write(to: URL(fileURLWithPath: notText))
 
@@ -128,7 +129,8 @@ import Testing
     let src = try source("2026-07-07")
     let served = URL(fileURLWithPath: Paths.scratch(UUID().uuidString + "-www"))
     try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
-    #expect(try sh(["tar", "-czf", served.path + "/set.tgz", "-C", src.path, "."]) == 0)
+    try SignatureUpdate.run(
+      "tar", ["-czf", served.path + "/set.tgz", "-C", src.path, "."], what: "the test archive")
     let server = Process()
     server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     server.arguments = [

@@ -115,15 +115,3 @@ func writeSuspectOfLocalPool(
     [(2, true, 244), (2.02, false, 85), (9, false, 430), (15, true, 244), (15.02, false, 85)])
   return w
 }
-
-/// Runs a tool found on PATH, its output discarded; returns its exit status.
-func sh(_ args: [String]) throws -> Int32 {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = args
-  p.standardOutput = FileHandle.nullDevice
-  p.standardError = FileHandle.nullDevice
-  try p.run()
-  p.waitUntilExit()
-  return p.terminationStatus
-}
