@@ -2,22 +2,23 @@
 # Times, as whole processes on the same cached file, alternating five rounds: `cat` into
 # /dev/null (reading the bytes at all), the plain libpcap loop (the limit), that loop with a
 # 1 MiB read buffer, `minewatch scan` (mapped reader, its default threads), the same scan on one
-# thread (`--threads 1`) and `minewatch scan --reader libpcap`, and, when
+# thread (`--threads 1`) and `minewatch scan --reader libpcap`, ndpiReader when NDPI_READER names
+# one (nDPI built beside the project), and, when
 # MW_BASELINE names another minewatch binary (an earlier commit), that one too. Prints the best
 # time of each with the spread of its rounds, and ratios taken round by round (each round's
 # commands ran back to back, so a busy moment of the machine hits both sides of a ratio).
 set -euo pipefail
 pcap=$1 loop=$2 mw=$3 sigs100k=${4:-}
 cat "$pcap" >/dev/null  # into the page cache
-exec python3 - "$pcap" "$loop" "$mw" "$sigs100k" "${MW_BASELINE:-}" <<'PY'
+exec python3 - "$pcap" "$loop" "$mw" "$sigs100k" "${MW_BASELINE:-}" "${NDPI_READER:-}" <<'PY'
 import json, os, statistics, subprocess, sys, time
-pcap, loop, mw, sigs100k, baseline = sys.argv[1:6]
+pcap, loop, mw, sigs100k, baseline, ndpi = sys.argv[1:7]
 ROUNDS = 5
 def timed(cmd):
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - t, out
-times = {k: [] for k in ("cat", "plain", "buffered", "minewatch", "mw1", "mwlibpcap", "baseline", "minewatch100k", "load100k")}
+times = {k: [] for k in ("cat", "plain", "buffered", "minewatch", "mw1", "mwlibpcap", "baseline", "ndpi", "minewatch100k", "load100k")}
 for _ in range(ROUNDS):
     t = time.perf_counter()
     with open(os.devnull, "wb") as null:
@@ -33,6 +34,8 @@ for _ in range(ROUNDS):
     t, _ = timed([mw, "scan", "--reader", "libpcap", "--format", "json", "--quiet", pcap]); times["mwlibpcap"].append(t)
     if baseline:
         t, _ = timed([baseline, "scan", "--format", "json", "--quiet", pcap]); times["baseline"].append(t)
+    if ndpi:
+        t, _ = timed([ndpi, "-i", pcap, "-q"]); times["ndpi"].append(t)
     if sigs100k:
         t, out = timed([mw, "scan", "--signatures", sigs100k, "--format", "json", "--quiet", pcap])
         times["minewatch100k"].append(t)
@@ -46,7 +49,7 @@ size = os.path.getsize(pcap) / 2**20
 print(f"capture            {pcap}: {packets} packets, {size:.0f} MiB (page cache), {ROUNDS} rounds")
 for k, label in (("cat", "cat > /dev/null"), ("plain", "libpcap loop"), ("buffered", "loop, 1 MiB buffer"),
                  ("minewatch", "minewatch scan"), ("mw1", "scan, 1 thread"), ("mwlibpcap", "scan, libpcap read"),
-                 ("baseline", "baseline scan")):
+                 ("baseline", "baseline scan"), ("ndpi", "ndpiReader -q")):
     if times[k]:
         print(f"{label:18} {spread(times[k])}  {packets / min(times[k]) / 1e6:5.2f} M packets/s")
 print(f"ratio to the limit {ratios('plain', 'minewatch')}  (plain libpcap loop / minewatch scan)")
@@ -55,6 +58,8 @@ print(f"two threads vs one {ratios('mw1', 'minewatch')}  (--threads 1 / the defa
 print(f"ratio to buffered  {ratios('buffered', 'minewatch')}  (the same loop with a 1 MiB buffer / minewatch)")
 print(f"ratio to cat       {ratios('cat', 'minewatch')}  (cat > /dev/null / minewatch)")
 print(f"mapped vs libpcap  {ratios('mwlibpcap', 'minewatch')}  (scan through libpcap / scan of the mapped file)")
+if ndpi:
+    print(f"vs ndpiReader      {ratios('ndpi', 'minewatch')}  (ndpiReader -i FILE -q / minewatch scan)")
 if baseline:
     print(f"vs baseline        {ratios('baseline', 'minewatch')}  (baseline / minewatch: above 1 is faster now)")
 if sigs100k:
