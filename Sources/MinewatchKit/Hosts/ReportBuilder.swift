@@ -66,7 +66,13 @@ public struct ReportBuilder {
       estimates[algorithm] = e
       if let eff = signatures.energy[algorithm] { power = (power ?? .zero) + PowerEstimate.from(e, eff) }
     }
-    let sessions = (entry.sessions + open).sorted { $0.firstNs < $1.firstNs }
+    // A total order: sessions that began in the same instant (a capture's coarse timestamps)
+    // must not list in the order they happened to end, which the flow table's random seed sets.
+    let sessions = (entry.sessions + open).sorted {
+      ($0.firstNs, $0.lastNs, $0.clientPort, $0.poolPort, $0.poolIP) < (
+        $1.firstNs, $1.lastNs, $1.clientPort, $1.poolPort, $1.poolIP
+      )
+    }
     let served = entry.served.union(servedNow)
     var findings = Set(sessions.map(\.finding))
     if !lookups.isEmpty { findings.insert(.poolLookup) }
@@ -112,7 +118,7 @@ public struct ReportBuilder {
   private func lookupsByHost() -> [IPAddress: [ScanReport.Lookup]] {
     var out: [IPAddress: [ScanReport.Lookup]] = [:]
     for (host, names) in tracker.lookups {
-      out[host] = names.values.sorted { $0.firstNs < $1.firstNs }.map { l in
+      out[host] = names.values.sorted { ($0.firstNs, $0.name) < ($1.firstNs, $1.name) }.map { l in
         let d = l.domain
         return ScanReport.Lookup(
           name: l.name, poolName: d.pool, kind: d.kind.rawValue, coins: d.coins, firstNs: l.firstNs,
