@@ -305,13 +305,16 @@ void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d,
   d->ok = mw_decode(e->linktype, r->data, r->caplen, &d->p, an);
   if (d->ok) mw_assign_tenant(e, &d->p);
   d->keyed = d->ok && d->p.l4 != IPPROTO_UDP;
+  /* The ends are copied here, where the packet's bytes are in cache; hashing them is left to
+   * the engine's side (see mapped_pipeline.c), which then reads only the decoded record. */
+  if (d->keyed) mw_flow_key_canon(&d->p, &d->k);
 }
 
 void mw_engine_decoded(mw_engine *e, mw_decoded *d, uint32_t n) {
   if (n > MW_BATCH) n = MW_BATCH;
   for (uint32_t i = 0; i < n; i++) {
     if (!d[i].keyed) continue;
-    mw_flow_key_of(e, &d[i].p, &d[i].k);
+    mw_flow_key_hash(e, d[i].p.family, &d[i].k);
     mw_flow_prefetch_bucket(e, &d[i].k);
   }
   for (uint32_t i = 0; i < n; i++)

@@ -201,6 +201,10 @@ typedef struct {
   uint32_t bucket, tag;
 } mw_flow_key;
 void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k);
+/* The two halves of mw_flow_key_of: the ends in canonical order (read from the packet's
+ * bytes), then the keyed hash that places it (read from the key alone). */
+void mw_flow_key_canon(const mw_packet *p, mw_flow_key *k);
+void mw_flow_key_hash(const mw_engine *e, uint8_t family, mw_flow_key *k);
 void mw_flow_prefetch_bucket(const mw_engine *e, const mw_flow_key *k);
 void mw_flow_prefetch_entry(const mw_engine *e, const mw_flow_key *k);
 void mw_flow_prefetch_rhythm(const mw_engine *e, const mw_flow_key *k);
@@ -222,7 +226,7 @@ void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n);
 typedef struct {
   mw_raw_packet r;
   mw_packet p;
-  mw_flow_key k; /* computed by mw_engine_decoded when keyed */
+  mw_flow_key k; /* ends by mw_engine_decode, hash by mw_engine_decoded, when keyed */
   bool ok;       /* decoded to TCP or UDP */
   bool keyed;    /* TCP: looked up by its flow key */
 } mw_decoded;

@@ -186,6 +186,11 @@ end_it:
 }
 
 void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k) {
+  mw_flow_key_canon(p, k);
+  mw_flow_key_hash(e, p->family, k);
+}
+
+void mw_flow_key_canon(const mw_packet *p, mw_flow_key *k) {
   uint8_t s[16] = {0}, d[16] = {0};
   size_t alen = p->family == 4 ? 4 : 16;
   memcpy(s, p->src, alen);
@@ -198,7 +203,10 @@ void mw_flow_key_of(const mw_engine *e, const mw_packet *p, mw_flow_key *k) {
   k->p1 = src_low ? p->dport : p->sport;
   k->side = src_low ? 0 : 1;
   k->tenant = p->tenant;
-  uint64_t h = flow_key_hash(e, k->a0, k->a1, k->p0, k->p1, p->family, p->tenant);
+}
+
+void mw_flow_key_hash(const mw_engine *e, uint8_t family, mw_flow_key *k) {
+  uint64_t h = flow_key_hash(e, k->a0, k->a1, k->p0, k->p1, family, k->tenant);
   k->bucket = (uint32_t)h & e->bucket_mask;
   k->tag = (uint32_t)(h >> 32) | 1;
 }
