@@ -24,10 +24,10 @@ all: build
 # Installs what the build needs when it is missing (Debian: libpcap-dev, libssl-dev for
 # SHA-256 and the verification's TLS client, pkg-config).
 deps:
-	@if ! pkg-config --exists libpcap libcrypto libssl 2>/dev/null; then \
-	  echo "installing libpcap-dev, libssl-dev and pkg-config"; \
+	@if ! pkg-config --exists libpcap libcrypto libssl zlib 2>/dev/null; then \
+	  echo "installing libpcap-dev, libssl-dev, zlib1g-dev and pkg-config"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpcap-dev libssl-dev pkg-config >/dev/null; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpcap-dev libssl-dev zlib1g-dev pkg-config >/dev/null; \
 	fi
 
 # The daemon's live test needs ip (network namespaces), tcpreplay and a real rsyslogd; the

@@ -22,12 +22,13 @@ let package = Package(
     .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // The per-packet hot path: decoding, flows, reassembly, matchers. Plain C, no allocation per packet.
     .target(
       name: "MinewatchCore", dependencies: ["CPcap"], cSettings: strictC,
       linkerSettings: [.linkedLibrary("pcap")]),
     // Sessions, estimation, aggregation, reports: everything above the C core.
-    .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap", "CCrypto", "CTLS"]),
+    .target(name: "MinewatchKit", dependencies: ["MinewatchCore", "CPcap", "CCrypto", "CTLS", "CZlib"]),
     // The daemon: live capture, alerts to syslog and JSON lines, metrics, systemd life cycle.
     .target(
       name: "MinewatchDaemon",

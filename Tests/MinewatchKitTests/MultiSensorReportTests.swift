@@ -99,6 +99,46 @@ import Testing
     #expect(page.hosts.map(\.ip) == ["10.31.7.24"] && page.hosts[0].sensors == ["gw-north", "gw-west"])
   }
 
+  /// A week of one sensor as logrotate leaves it — the oldest part gzip-compressed, the one
+  /// before plain (delaycompress), the current file — is one sensor with the same hosts.
+  @Test func rotatedAndCompressedLogsAreOneSensor() throws {
+    let log = try sensorLog("gw-north", ["btc_sha256d_cpuminer_eth.pcap", "ltc_scrypt_cpuminer_eth.pcap"])
+    let whole = try ReportPage(contentsOf: log)
+    let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count > 9)
+    let third = lines.count / 3
+    let parts = [lines[..<third], lines[third..<2 * third], lines[(2 * third)...]]
+    let base = Paths.scratch(UUID().uuidString + "-alerts.jsonl")
+    let names = [base + ".2", base + ".1", base]
+    for (name, part) in zip(names, parts) {
+      try (part.joined(separator: "\n") + "\n").write(toFile: name, atomically: true, encoding: .utf8)
+    }
+    try SignatureUpdate.run("gzip", [names[0]], what: "the test's rotation")
+    let files = [names[0] + ".gz", names[1], names[2]]
+    let page = ReportPage(merging: try files.map { try ReportPage(contentsOf: $0) })
+    #expect(page.sensorRows.map(\.name) == ["gw-north"] && page.sensorRows[0].inputs == files)
+    #expect(page.hosts.map(\.ip) == whole.hosts.map(\.ip) && page.hosts.count == 2)
+    #expect(page.startNs == whole.startNs && page.endNs == whole.endNs)
+
+    // A damaged archive is one line; an archive that inflates past the limit is refused.
+    let gz = try Data(contentsOf: URL(fileURLWithPath: files[0]))
+    let cut = Paths.scratch(UUID().uuidString + "-cut.jsonl.gz")
+    try gz.prefix(gz.count / 2).write(to: URL(fileURLWithPath: cut))
+    #expect(throws: MinewatchError.self) { try ReportPage(contentsOf: cut) }
+    do {
+      _ = try ReportPage(contentsOf: cut)
+    } catch {
+      #expect("\(error)".contains("damaged gzip data"), "\(error)")
+    }
+    let zeros = Paths.scratch(UUID().uuidString + "-zeros")
+    try Data(count: 4 << 20).write(to: URL(fileURLWithPath: zeros))
+    try SignatureUpdate.run("gzip", [zeros], what: "the test's bomb")
+    let bomb = try Data(contentsOf: URL(fileURLWithPath: zeros + ".gz"))
+    #expect(bomb.count < 64 << 10)
+    #expect(throws: Gunzip.Failure.tooLarge(1 << 20)) { try Gunzip.inflate(bomb, limit: 1 << 20) }
+    #expect(try Gunzip.inflate(bomb, limit: 8 << 20).count == 4 << 20)
+  }
+
   /// A bad input among good ones: one line naming it, nothing written.
   @Test func aBadInputIsNamed() throws {
     let good = try sensorLog("gw-a", ["ltc_scrypt_cpuminer_eth.pcap"])

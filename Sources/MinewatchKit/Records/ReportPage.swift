@@ -70,12 +70,24 @@ public struct ReportPage: Sendable {
 
   /// Reads a scan report (one JSON object) or a daemon log (one alert object per line), as the
   /// typed records that wrote them.
+  /// An input gzip-compressed (logrotate's older logs) is inflated to at most this much.
+  public static let maxInflatedBytes = 1 << 30
+
   public init(contentsOf path: String) throws {
-    let data: Data
+    var data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
       throw MinewatchError.unreadable("\(path): cannot read: \(error.localizedDescription)")
+    }
+    if Gunzip.isGzip(data) {
+      do {
+        data = try Gunzip.inflate(data, limit: Self.maxInflatedBytes)
+      } catch .tooLarge(let limit) {
+        throw MinewatchError.unreadable("\(path): more than \(limit >> 20) MiB once inflated; refused")
+      } catch .corrupt(let reason) {
+        throw MinewatchError.unreadable("\(path): damaged gzip data: \(reason)")
+      }
     }
     source = path
     sensor = URL(fileURLWithPath: path).lastPathComponent

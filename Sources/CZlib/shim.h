@@ -1,0 +1,2 @@
+/* zlib: logrotate compresses the daemon's older JSON logs, which `minewatch report` reads. */
+#include <zlib.h>
