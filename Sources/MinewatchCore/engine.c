@@ -276,28 +276,11 @@ void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_
 }
 
 void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n) {
-  mw_packet p[MW_BATCH];
-  mw_flow_key k[MW_BATCH];
-  bool ok[MW_BATCH];
+  mw_decoded d[MW_BATCH];
   if (n > MW_BATCH) n = MW_BATCH;
   /* Decoding has no effect but the anomaly counts, which the batch adds up alike in any order. */
-  for (uint32_t i = 0; i < n; i++) {
-    ok[i] = mw_decode(e->linktype, batch[i].data, batch[i].caplen, &p[i], e->c.anomalies);
-    if (ok[i]) mw_assign_tenant(e, &p[i]);
-    if (ok[i] && p[i].l4 != IPPROTO_UDP) {
-      mw_flow_key_of(e, &p[i], &k[i]);
-      mw_flow_prefetch_bucket(e, &k[i]);
-    }
-  }
-  for (uint32_t i = 0; i < n; i++)
-    if (ok[i] && p[i].l4 != IPPROTO_UDP) mw_flow_prefetch_entry(e, &k[i]);
-  if (e->rhythms)
-    for (uint32_t i = 0; i < n; i++)
-      if (ok[i] && p[i].l4 != IPPROTO_UDP) mw_flow_prefetch_rhythm(e, &k[i]);
-  for (uint32_t i = 0; i < n; i++) {
-    count_packet(e, batch[i].ts_ns, batch[i].wirelen);
-    if (ok[i]) decoded_packet(e, &batch[i], &p[i], p[i].l4 != IPPROTO_UDP ? &k[i] : NULL);
-  }
+  for (uint32_t i = 0; i < n; i++) mw_engine_decode(e, &batch[i], &d[i], e->c.anomalies);
+  mw_engine_decoded(e, d, n);
 }
 
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an) {

@@ -23,9 +23,10 @@ enum Gunzip {
     defer { inflateEnd(&stream) }
     var out = Data()
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    var input = [UInt8](data)
-    let status: Int32 = input.withUnsafeMutableBufferPointer { inBuf in
-      stream.next_in = inBuf.baseAddress
+    // zlib reads next_in and never writes it: the input is not copied to make it mutable.
+    let status: Int32 = data.withUnsafeBytes { raw in
+      let inBuf = raw.bindMemory(to: Bytef.self)
+      stream.next_in = inBuf.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
       stream.avail_in = uInt(inBuf.count)
       var rc: Int32 = Z_OK
       while rc == Z_OK {

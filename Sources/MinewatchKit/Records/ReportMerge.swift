@@ -35,7 +35,6 @@ extension ReportPage {
     sensor = Set(pages.map(\.sensor)).sorted().joined(separator: ", ")
     var byHost: [String: Host] = [:]
     var rows: [String: SensorRow] = [:]
-    var hostsOf: [String: Set<String>] = [:]
     for page in pages {
       if page.startNs > 0 && (startNs == 0 || page.startNs < startNs) { startNs = page.startNs }
       endNs = max(endNs, page.endNs)
@@ -45,7 +44,6 @@ extension ReportPage {
       row.endNs = max(row.endNs, page.endNs)
       rows[page.sensor] = row
       for h in page.hosts {
-        hostsOf[page.sensor, default: []].insert(h.ip)
         var m = byHost[h.ip] ?? Host(ip: h.ip)
         m.sensors.insert(page.sensor)
         m.unit = m.unit ?? h.unit
