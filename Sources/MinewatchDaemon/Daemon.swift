@@ -26,11 +26,88 @@ final class Mailbox: @unchecked Sendable {
   }
 }
 
-/// The libpcap handle, shared only for pcap_breakloop, which libpcap documents as safe from
-/// another thread; every other use stays on the capture thread.
-struct CaptureHandle: @unchecked Sendable {
-  let raw: OpaquePointer
-  func breakLoop() { mw_capture_break(raw) }
+/// The live capture: one libpcap handle read on the capture thread, or (workers > 1) a fanout
+/// group whose workers read on threads of their own and hand their packets to the capture
+/// thread's engine. Shared with the signal task only to break a running read, which both
+/// libpcap (pcap_breakloop) and the group (mw_live_break) allow from another thread.
+struct LiveCapture: @unchecked Sendable {
+  enum Source {
+    case single(OpaquePointer)
+    case group(OpaquePointer)
+  }
+  let source: Source
+
+  /// Opens the interface as the config says (before privileges are dropped).
+  static func open(_ config: DaemonConfig, interface: String) throws -> LiveCapture {
+    var err = [CChar](repeating: 0, count: 512)
+    let source: Source?
+    if config.workers > 1 {
+      source = mw_live_open(
+        interface, Int32(config.workers), Int32(config.snaplen), Int32(config.bufferMiB << 20),
+        config.promiscuous ? 1 : 0, config.immediate ? 1 : 0, config.filter, &err, err.count
+      ).map(Source.group)
+    } else {
+      source = mw_capture_open_live(
+        interface, Int32(config.snaplen), Int32(config.bufferMiB << 20), config.promiscuous ? 1 : 0,
+        config.immediate ? 1 : 0, 250, config.filter, &err, err.count
+      ).map(Source.single)
+    }
+    guard let source else {
+      throw MinewatchError.unreadable(
+        String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return LiveCapture(source: source)
+  }
+
+  var linkType: Int32 {
+    switch source {
+    case .single(let c): return mw_capture_linktype(c)
+    case .group(let g): return mw_live_linktype(g)
+    }
+  }
+
+  var workers: Int {
+    if case .group(let g) = source { return Int(mw_live_workers(g)) }
+    return 1
+  }
+
+  /// Feeds what has arrived into the engine: the packets read (0 when the link was idle for
+  /// the read timeout), -2 after a break, -1 on error (message in err).
+  func read(into engine: OpaquePointer, err: inout [CChar]) -> Int32 {
+    switch source {
+    case .single(let c): return mw_capture_live_dispatch(c, engine, 4096, &err, err.count)
+    case .group(let g): return mw_live_run(g, engine, 4096, 250, &err, err.count)
+    }
+  }
+
+  func breakLoop() {
+    switch source {
+    case .single(let c): mw_capture_break(c)
+    case .group(let g): mw_live_break(g)
+    }
+  }
+
+  /// The kernel's counters (received, dropped, dropped by the interface), one per worker.
+  func stats() -> [(UInt64, UInt64, UInt64)]? {
+    var r: UInt64 = 0
+    var d: UInt64 = 0
+    var i: UInt64 = 0
+    switch source {
+    case .single(let c):
+      return mw_capture_stats(c, &r, &d, &i) == 0 ? [(r, d, i)] : nil
+    case .group(let g):
+      var out: [(UInt64, UInt64, UInt64)] = []
+      for w in 0..<mw_live_workers(g) where mw_live_stats(g, w, &r, &d, &i) == 0 { out.append((r, d, i)) }
+      return out
+    }
+  }
+
+  func close() {
+    switch source {
+    case .single(let c): mw_capture_close(c)
+    case .group(let g): mw_live_close(g)
+    }
+  }
 }
 
 public enum Daemon {
@@ -71,7 +148,7 @@ public enum Daemon {
   public struct Prepared: Sendable {
     let config: DaemonConfig
     let signatures: Signatures
-    let handle: CaptureHandle
+    let capture: LiveCapture
     let metrics: DaemonMetrics?
     let server: MetricsServer?
   }
@@ -91,22 +168,14 @@ public enum Daemon {
       throw MinewatchError.usage("no interface: set interface = NAME or pass -i")
     }
     let signatures = try loadSignatures(config)
-    var err = [CChar](repeating: 0, count: 512)
-    guard
-      let capture = mw_capture_open_live(
-        interface, Int32(config.snaplen), Int32(config.bufferMiB << 20), config.promiscuous ? 1 : 0,
-        config.immediate ? 1 : 0, 250, config.filter, &err, err.count)
-    else {
-      throw MinewatchError.unreadable(
-        String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
+    let capture = try LiveCapture.open(config, interface: interface)
     let metrics = config.metricsListen != nil ? DaemonMetrics(sensor: config.sensorName) : nil
     let server = try config.metricsListen.map { try MetricsServer(listen: $0, metrics: metrics!) }
     if let user = config.user { try Privileges.drop(to: user) }
     // Fail before READY when the JSON log cannot be written by the user we now are.
     _ = try AlertDispatcher(config: config)
     return Prepared(
-      config: config, signatures: signatures, handle: CaptureHandle(raw: capture), metrics: metrics,
+      config: config, signatures: signatures, capture: capture, metrics: metrics,
       server: server)
   }
 
@@ -122,13 +191,13 @@ public enum Daemon {
       ])
     let service = CaptureService(
       loop: CaptureLoop(
-        config: p.config, signatures: p.signatures, handle: p.handle, mailbox: Mailbox(), metrics: p.metrics,
+        config: p.config, signatures: p.signatures, capture: p.capture, mailbox: Mailbox(), metrics: p.metrics,
         notifier: notifier, logger: logger))
     let group = ServiceGroup(
       configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
     p.server?.shutdown()
-    mw_capture_close(p.handle.raw)
+    p.capture.close()
   }
 }
 
@@ -142,7 +211,7 @@ struct CaptureService: Service {
     let signals = Task {
       for await signal in await UnixSignalsSequence(trapping: .sighup, .sigusr1) {
         loop.mailbox.post(signal == .sighup ? .reload : .hostTable)
-        loop.handle.breakLoop()
+        loop.capture.breakLoop()
       }
     }
     defer { signals.cancel() }
@@ -162,7 +231,7 @@ struct CaptureService: Service {
       }
     } onGracefulShutdown: {
       loop.mailbox.post(.stop)
-      loop.handle.breakLoop()
+      loop.capture.breakLoop()
     }
   }
 }
@@ -171,7 +240,7 @@ struct CaptureService: Service {
 struct CaptureLoop: Sendable {
   let config: DaemonConfig
   let signatures: Signatures
-  let handle: CaptureHandle
+  let capture: LiveCapture
   let mailbox: Mailbox
   let metrics: DaemonMetrics?
   let notifier: Notifier?
@@ -182,21 +251,15 @@ struct CaptureLoop: Sendable {
     let dp = try DaemonPipeline(
       config: config, signatures: signatures, alerts: alerts, metrics: metrics,
       log: { [logger] in logger.notice("\($0)") })
-    guard mw_engine_set_linktype(dp.pipeline.engine.raw, mw_capture_linktype(handle.raw)) == 0 else {
-      throw MinewatchError.unreadable(
-        "link type \(mw_capture_linktype(handle.raw)) of the interface is not supported")
+    guard mw_engine_set_linktype(dp.pipeline.engine.raw, capture.linkType) == 0 else {
+      throw MinewatchError.unreadable("link type \(capture.linkType) of the interface is not supported")
     }
-    dp.captureStats = {
-      var r: UInt64 = 0
-      var d: UInt64 = 0
-      var i: UInt64 = 0
-      return mw_capture_stats(handle.raw, &r, &d, &i) == 0 ? (r, d, i) : nil
-    }
+    dp.captureStats = { [capture] in capture.stats() }
     dp.onStatus = { status in notifier?.send("STATUS=" + status) }
     notifier?.send("READY=1\nSTATUS=capturing")
     var err = [CChar](repeating: 0, count: 512)
     loop: while true {
-      let n = mw_capture_live_dispatch(handle.raw, dp.pipeline.engine.raw, 4096, &err, err.count)
+      let n = capture.read(into: dp.pipeline.engine.raw, err: &err)
       if n == -1 {
         logger.error(
           "capture failed",

@@ -1,4 +1,5 @@
 import Foundation
+import MinewatchCore
 import MinewatchKit
 
 /// Everything `minewatch run` takes, from the config file and the command line (the command
@@ -19,6 +20,8 @@ public struct DaemonConfig: Sendable, Equatable {
   public var bufferMiB = 64
   public var promiscuous = true
   public var immediate = false
+  /// Capture threads: above 1, that many handles in one PACKET_FANOUT group, one engine.
+  public var workers = 1
   public var internalNetworks: [CIDR] = CIDR.privateRanges
   public var signatures: String?
   public var summaryIntervalSeconds = 300
@@ -117,6 +120,7 @@ public struct DaemonConfig: Sendable, Equatable {
     case "buffer_mib": bufferMiB = try int(1...4096)
     case "promiscuous": promiscuous = try bool()
     case "immediate": immediate = try bool()
+    case "workers": workers = try int(1...Int(MW_LIVE_WORKERS_MAX))
     case "internal_networks":
       internalNetworks = try value.split(separator: ",").map {
         let t = $0.trimmingCharacters(in: .whitespaces)

@@ -115,6 +115,21 @@ public final class DaemonMetrics: Sendable {
     ifDropped.set(Double(i))
   }
 
+  /// Each fanout worker's kernel counters, by `worker` (only with more than one worker).
+  func captureWorkers(_ workers: [(UInt64, UInt64, UInt64)]) {
+    for (i, w) in workers.enumerated() {
+      let labels = sensorLabel + [("worker", String(i))]
+      registry.makeGauge(
+        descriptor: Self.d("capture_worker_packets_received", "Packets the kernel handed to one capture worker"),
+        labels: labels
+      ).set(Double(w.0))
+      registry.makeGauge(
+        descriptor: Self.d("capture_worker_packets_dropped", "Packets one capture worker's kernel buffer dropped"),
+        labels: labels
+      ).set(Double(w.1))
+    }
+  }
+
   func anomalies(_ now: [String: UInt64], since before: [String: UInt64]) {
     for (name, count) in now where count > before[name, default: 0] {
       anomalyCounter(name).increment(by: Int64(count - before[name, default: 0]))

@@ -9,8 +9,9 @@ public final class DaemonPipeline {
   public let alerts: AlertDispatcher
   public let config: DaemonConfig
   let metrics: DaemonMetrics?
-  /// Kernel capture statistics (received, dropped, dropped by the interface), when live.
-  public var captureStats: (() -> (UInt64, UInt64, UInt64)?)?
+  /// Kernel capture statistics (received, dropped, dropped by the interface) of each capture
+  /// worker, when live.
+  public var captureStats: (() -> [(UInt64, UInt64, UInt64)]?)?
   /// Called with each summary's one-line status (systemd STATUS=).
   public var onStatus: ((String) -> Void)?
 
@@ -348,11 +349,21 @@ public final class DaemonPipeline {
       "sessions_started_total", "sessions_ended_total", "lookup_hosts", "alerts_queued", "alerts_dropped",
       "power_kw", "energy_kwh_per_day", "coal_kg_per_day", "co2_kg_per_day", "mining_hosts_by_unit",
     ]
-    if let (recv, drop, ifdrop) = captureStats?() {
+    if let workers = captureStats?() {
+      let recv = workers.reduce(0) { $0 + $1.0 }
+      let drop = workers.reduce(0) { $0 + $1.1 }
+      let ifdrop = workers.reduce(0) { $0 + $1.2 }
+      if workers.count > 1 {
+        body.captureWorkers = workers.enumerated().map {
+          SummaryAlert.CaptureWorker(worker: $0.offset, received: $0.element.0, dropped: $0.element.1, ifDropped: $0.element.2)
+        }
+        metrics?.captureWorkers(workers)
+      }
       body.captureReceived = recv
       body.captureDropped = drop
       body.captureIfDropped = ifdrop
       keys += ["capture_received", "capture_dropped", "capture_if_dropped"]
+      if body.captureWorkers != nil { keys.append("capture_workers") }
       metrics?.capture(received: recv, dropped: drop, ifDropped: ifdrop)
       if drop + ifdrop > lastDropped {
         alerts.send(

@@ -16,6 +16,7 @@ struct Run: ParsableCommand {
   @Option(help: "BPF capture filter.") var filter: String?
   @Option(help: "Bytes kept of each packet.") var snaplen: Int?
   @Option(name: .customLong("buffer-mib"), help: "Kernel capture buffer, MiB.") var bufferMiB: Int?
+  @Option(help: "Capture threads in one PACKET_FANOUT group (1-64; 1: no fanout).") var workers: Int?
   @Flag(name: .customLong("no-promiscuous"), help: "Do not put the interface in promiscuous mode.")
   var noPromiscuous = false
   @Flag(help: "Deliver packets at once instead of in batches.") var immediate = false
@@ -46,7 +47,8 @@ struct Run: ParsableCommand {
       if let path = config { c = try DaemonConfig.load(path: path) }
       let cli: [(String, String?)] = [
         ("interface", interface), ("filter", filter), ("snaplen", snaplen.map(String.init)),
-        ("buffer_mib", bufferMiB.map(String.init)), ("promiscuous", noPromiscuous ? "no" : nil),
+        ("buffer_mib", bufferMiB.map(String.init)),
+        ("workers", workers.map(String.init)), ("promiscuous", noPromiscuous ? "no" : nil),
         ("immediate", immediate ? "yes" : nil), ("signatures", signatures),
         ("summary_interval", summaryInterval),
         ("syslog", syslog), ("syslog_format", syslogFormat), ("syslog_facility", syslogFacility),

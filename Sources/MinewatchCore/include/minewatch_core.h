@@ -436,6 +436,29 @@ int mw_capture_stats(mw_capture *c, uint64_t *received, uint64_t *dropped, uint6
 int64_t mw_capture_offset(const mw_capture *c);
 void mw_capture_close(mw_capture *c);
 
+/* ---- Fanout live capture: several capture threads, one engine (live_workers.c) ----
+ * workers capture handles on one interface in one PACKET_FANOUT group (hash mode with
+ * defragmentation: both directions of a flow reach the same handle), each read and decoded by
+ * a thread of its own; the engine takes their records merged in time order on the caller's
+ * thread. Opened before privileges are dropped; the threads start with the first run. */
+enum { MW_LIVE_WORKERS_MAX = 64 };
+typedef struct mw_live_group mw_live_group;
+mw_live_group *mw_live_open(const char *iface, int workers, int snaplen, int buffer_bytes, int promisc,
+                            int immediate, const char *filter, char *err, size_t errlen);
+int mw_live_linktype(const mw_live_group *g);
+int mw_live_workers(const mw_live_group *g);
+/* Feeds the engine (whose link type and tenant rules stay as they are from the first call on)
+ * until max_packets, the engine's deadline, a break, or timeout_ms without a packet. Returns the
+ * packets processed (0 after an idle timeout), -2 after mw_live_break, -1 when a worker failed
+ * (message in err). */
+int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms, char *err, size_t errlen);
+/* Makes a running mw_live_run return -2: safe from another thread. */
+void mw_live_break(mw_live_group *g);
+/* The kernel's counters of one worker's handle, as its thread last read them (every 250 ms). */
+int mw_live_stats(const mw_live_group *g, int worker, uint64_t *received, uint64_t *dropped,
+                  uint64_t *if_dropped);
+void mw_live_close(mw_live_group *g);
+
 #ifdef __cplusplus
 }
 #endif

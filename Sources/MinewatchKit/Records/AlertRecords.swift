@@ -189,6 +189,9 @@ public struct SummaryAlert: AlertBody, Equatable {
   public var captureReceived: UInt64?
   public var captureDropped: UInt64?
   public var captureIfDropped: UInt64?
+  /// Each fanout capture worker's kernel counters (only with more than one worker; the three
+  /// totals above are their sums).
+  public var captureWorkers: [CaptureWorker]?
   /// The interval's packets, and those of them that did not decode to IP (other link or tunnel
   /// formats, malformed headers, non-IP frames).
   public var packets: UInt64?
@@ -221,6 +224,24 @@ public struct SummaryAlert: AlertBody, Equatable {
     case captureReceived = "capture_received"
     case captureDropped = "capture_dropped"
     case captureIfDropped = "capture_if_dropped"
+    case captureWorkers = "capture_workers"
+  }
+
+  public struct CaptureWorker: Codable, Equatable, Sendable {
+    public var worker: Int
+    public var received: UInt64
+    public var dropped: UInt64
+    public var ifDropped: UInt64
+    enum CodingKeys: String, CodingKey {
+      case worker, received, dropped
+      case ifDropped = "if_dropped"
+    }
+    public init(worker: Int, received: UInt64, dropped: UInt64, ifDropped: UInt64) {
+      self.worker = worker
+      self.received = received
+      self.dropped = dropped
+      self.ifDropped = ifDropped
+    }
   }
 
   public init(
