@@ -8,6 +8,8 @@
 set -euo pipefail
 pcap=$1 mw=$2
 rates=${RATES:-"100000 200000 top top2"}
+# Capture threads: 1 reads on the engine's thread; more join one PACKET_FANOUT group.
+workers_list=${WORKERS:-"1 2"}
 ns=mwbench$$
 work=$(mktemp -d)
 cleanup() {
@@ -31,11 +33,12 @@ t = json.load(sys.stdin)["totals"]
 print(t["hosts"], t["sessions"])')
 packets=$(tcpdump -r "$pcap" -qn 2>/dev/null | wc -l)
 echo "capture $pcap: $packets packets; scan finds (hosts sessions) $expected"
-printf '%-10s %14s %12s %12s %10s  %s\n' rate "reached pps" received dropped "drop %" "found (hosts sessions)"
+printf '%-8s %-10s %14s %12s %12s %10s  %s\n' workers rate "reached pps" received dropped "drop %" "found (hosts sessions)"
+for workers in $workers_list; do
 for rate in $rates; do
   log=$work/alerts-$rate.jsonl
   ip netns exec "$ns" "$mw" run -i mb1 --syslog none --json-log "$log" --summary-interval 1h \
-    --sensor bench >"$work/daemon.out" 2>&1 &
+    --sensor bench --workers "$workers" >"$work/daemon.out" 2>&1 &
   daemon=$!
   for _ in $(seq 50); do grep -q "capturing\|listening\|READY\|started" "$work/daemon.out" 2>/dev/null && break; sleep 0.1; done
   sleep 1
@@ -61,9 +64,9 @@ for rate in $rates; do
   kill -TERM "$daemon"
   wait "$daemon" || true
   daemon=
-  python3 - "$log" "$rate" "${reached:-?}" "$expected" <<'PY'
+  python3 - "$log" "$rate" "${reached:-?}" "$expected" "$workers" <<'PY'
 import json, sys
-log, rate, reached, expected = sys.argv[1:5]
+log, rate, reached, expected, workers = sys.argv[1:6]
 final = None
 for line in open(log):
     a = json.loads(line)
@@ -74,6 +77,10 @@ drop = (final.get("capture_dropped", 0) + final.get("capture_if_dropped", 0)) if
 found = f'{final["mining_hosts"]} {final["sessions_started_total"]}' if final else "-"
 pct = 100 * drop / max(recv + drop, 1)
 same = "same as scan" if found == expected else f"scan: {expected}"
-print(f"{rate:<10} {reached:>14} {recv:>12} {drop:>12} {pct:>9.2f}%  {found} ({same})")
+split = ""
+if final and final.get("capture_workers"):
+    split = "  per worker: " + " / ".join(f'{w["received"]} ({w["dropped"]} dropped)' for w in final["capture_workers"])
+print(f"{workers:<8} {rate:<10} {reached:>14} {recv:>12} {drop:>12} {pct:>9.2f}%  {found} ({same}){split}")
 PY
+done
 done

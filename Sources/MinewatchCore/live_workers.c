@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -59,6 +60,7 @@ typedef struct mw_live_worker {
   uint64_t an_local[MW_AN_COUNT];
   _Atomic uint64_t an[MW_AN_COUNT];
   _Atomic uint64_t recv, drop, ifdrop;
+  _Atomic uint64_t stats_done; /* the latest stats request this worker answered */
   _Atomic bool failed;
   char err[256];
 } mw_live_worker;
@@ -69,6 +71,7 @@ struct mw_live_group {
   const mw_engine *e;
   bool started;
   _Atomic bool stop, brk;
+  _Atomic uint64_t stats_request;
   pthread_mutex_t lock;
   pthread_cond_t wake_engine, wake_workers;
   _Atomic bool engine_waits;
@@ -157,8 +160,16 @@ static void *capture_worker(void *arg) {
   mw_live_worker *w = arg;
   mw_live_group *g = w->g;
   uint64_t next_stats = 0;
+  int fd = pcap_get_selectable_fd(w->pcap);
   while (!atomic_load_explicit(&g->stop, memory_order_relaxed)) {
+    /* The handle does not block: the worker waits in its own poll, at most MW_LW_TIMEOUT_MS, so
+     * that it answers stats requests and a stop on an idle link too (libpcap's own wait for a
+     * TPACKET_V3 ring has no end while nothing arrives). */
     int n = pcap_dispatch(w->pcap, MW_LW_DISPATCH, worker_packet, (u_char *)w);
+    if (n == 0) {
+      struct pollfd pfd = {.fd = fd, .events = POLLIN};
+      poll(&pfd, 1, MW_LW_TIMEOUT_MS);
+    }
     publish(w);
     /* Decoding anomalies go over in one go per read, not one atomic add per packet. */
     for (int i = 0; i < MW_AN_COUNT; i++)
@@ -168,9 +179,10 @@ static void *capture_worker(void *arg) {
       }
     /* The kernel's counters are read here, on the thread that owns the handle: libpcap keeps
      * running totals in it that a read from another thread would race with. */
-    uint64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (now >= next_stats) {
+    uint64_t now = clock_ns(CLOCK_MONOTONIC), request = atomic_load(&g->stats_request);
+    if (now >= next_stats || request != atomic_load_explicit(&w->stats_done, memory_order_relaxed)) {
       worker_stats(w);
+      atomic_store(&w->stats_done, request);
       next_stats = now + 250000000ull;
     }
     if (n == PCAP_ERROR) {
@@ -221,6 +233,11 @@ static pcap_t *open_member(const char *iface, int snaplen, int buffer_bytes, int
       pcap_close(p);
       return NULL;
     }
+  }
+  if (pcap_setnonblock(p, 1, pcap_err) < 0) {
+    snprintf(err, errlen, "%s: %s", iface, pcap_err);
+    pcap_close(p);
+    return NULL;
   }
   int fd = pcap_fileno(p);
   uint32_t mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
@@ -432,6 +449,20 @@ void mw_live_break(mw_live_group *g) {
   pthread_mutex_lock(&g->lock);
   pthread_cond_broadcast(&g->wake_engine);
   pthread_mutex_unlock(&g->lock);
+}
+
+void mw_live_refresh_stats(mw_live_group *g) {
+  if (!g->started) return;
+  uint64_t request = atomic_fetch_add(&g->stats_request, 1) + 1;
+  /* Every worker's read returns within its 5 ms timeout; 100 ms bounds a stuck one. */
+  for (int tries = 0; tries < 100; tries++) {
+    bool all = true;
+    for (int i = 0; i < g->n && all; i++)
+      all = atomic_load(&g->w[i]->stats_done) >= request || atomic_load(&g->w[i]->failed);
+    if (all) return;
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, NULL);
+  }
 }
 
 int mw_live_stats(const mw_live_group *g, int worker, uint64_t *received, uint64_t *dropped,

@@ -96,6 +96,7 @@ struct LiveCapture: @unchecked Sendable {
     case .single(let c):
       return mw_capture_stats(c, &r, &d, &i) == 0 ? [(r, d, i)] : nil
     case .group(let g):
+      mw_live_refresh_stats(g)
       var out: [(UInt64, UInt64, UInt64)] = []
       for w in 0..<mw_live_workers(g) where mw_live_stats(g, w, &r, &d, &i) == 0 { out.append((r, d, i)) }
       return out

@@ -454,7 +454,9 @@ int mw_live_workers(const mw_live_group *g);
 int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms, char *err, size_t errlen);
 /* Makes a running mw_live_run return -2: safe from another thread. */
 void mw_live_break(mw_live_group *g);
-/* The kernel's counters of one worker's handle, as its thread last read them (every 250 ms). */
+/* The kernel's counters of one worker's handle, as its thread last read them (every 250 ms, and
+ * when mw_live_refresh_stats asks: it waits, at most 100 ms, until every worker has read them). */
+void mw_live_refresh_stats(mw_live_group *g);
 int mw_live_stats(const mw_live_group *g, int worker, uint64_t *received, uint64_t *dropped,
                   uint64_t *if_dropped);
 void mw_live_close(mw_live_group *g);
