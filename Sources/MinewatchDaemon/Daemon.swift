@@ -192,7 +192,8 @@ public enum Daemon {
       ])
     let service = CaptureService(
       loop: CaptureLoop(
-        config: p.config, signatures: p.signatures, capture: p.capture, mailbox: Mailbox(), metrics: p.metrics,
+        config: p.config, signatures: p.signatures, capture: p.capture, mailbox: Mailbox(),
+        metrics: p.metrics,
         notifier: notifier, logger: logger))
     let group = ServiceGroup(
       configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

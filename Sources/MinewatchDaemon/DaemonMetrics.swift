@@ -120,11 +120,13 @@ public final class DaemonMetrics: Sendable {
     for (i, w) in workers.enumerated() {
       let labels = sensorLabel + [("worker", String(i))]
       registry.makeGauge(
-        descriptor: Self.d("capture_worker_packets_received", "Packets the kernel handed to one capture worker"),
+        descriptor: Self.d(
+          "capture_worker_packets_received", "Packets the kernel handed to one capture worker"),
         labels: labels
       ).set(Double(w.0))
       registry.makeGauge(
-        descriptor: Self.d("capture_worker_packets_dropped", "Packets one capture worker's kernel buffer dropped"),
+        descriptor: Self.d(
+          "capture_worker_packets_dropped", "Packets one capture worker's kernel buffer dropped"),
         labels: labels
       ).set(Double(w.1))
     }

@@ -355,7 +355,8 @@ public final class DaemonPipeline {
       let ifdrop = workers.reduce(0) { $0 + $1.2 }
       if workers.count > 1 {
         body.captureWorkers = workers.enumerated().map {
-          SummaryAlert.CaptureWorker(worker: $0.offset, received: $0.element.0, dropped: $0.element.1, ifDropped: $0.element.2)
+          SummaryAlert.CaptureWorker(
+            worker: $0.offset, received: $0.element.0, dropped: $0.element.1, ifDropped: $0.element.2)
         }
         metrics?.captureWorkers(workers)
       }

@@ -1,0 +1,151 @@
+import CaptureForge
+import Foundation
+import MinewatchCore
+import MinewatchKit
+import Testing
+
+@testable import MinewatchDaemon
+
+/// `workers = 2` for real: two capture handles in one PACKET_FANOUT group on a veth of the
+/// test's own namespace, a campus-like capture replayed as fast as tcpreplay goes. Needs root;
+/// sends nothing outside the namespace.
+@Suite(.serialized, .enabled(if: getuid() == 0, "needs root for ip netns and live capture"))
+struct FanoutLiveTests {
+  /// Many short flows, DNS and sixteen miners on sixteen hosts: the kernel's flow hash spreads
+  /// them over both workers, so a session split between workers or lost would show.
+  static func campus() throws -> String {
+    let path = Paths.scratch("fanout-campus.pcap")
+    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+    var traffic = BenchTraffic()
+    traffic.megabytes = 6
+    traffic.hosts = 400
+    traffic.miners = 16
+    traffic.concurrentFlows = 400
+    traffic.write(to: w)
+    w.close()
+    return path
+  }
+
+  @Test func twoWorkersFindWhatTheScanFinds() throws {
+    let file = try Self.campus()
+    let scanned = try Scanner(signatures: Signatures(directory: URL(fileURLWithPath: Paths.signatures)))
+      .scan(files: [file])
+    var expected: [String: Int] = [:]  // "host pool:port" -> shares submitted
+    for h in scanned.hosts where h.role == .miner {
+      for s in h.sessions {
+        expected["\(s.clientIP) \(s.poolIP):\(s.poolPort)", default: 0] += s.sharesSubmitted
+      }
+    }
+    #expect(expected.count == 16)
+
+    let ns = "mwfan\(getpid())"
+    let dir = Paths.scratch("fanout")
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { _ = try? LiveDaemonTests.sh(["ip", "netns", "del", ns]) }
+    #expect(try LiveDaemonTests.sh(["ip", "netns", "add", ns]) == 0)
+    for cmd in [
+      ["ip", "link", "add", "fw0", "type", "veth", "peer", "name", "fw1"],
+      ["ip", "link", "set", "fw0", "up"],
+      ["ip", "link", "set", "fw1", "up"], ["ip", "link", "set", "lo", "up"],
+    ] {
+      #expect(try LiveDaemonTests.sh(["ip", "netns", "exec", ns] + cmd) == 0, "\(cmd)")
+    }
+    let notify = try DatagramReceiver(path: dir + "/notify.sock")
+    notify.startCollecting()
+    defer { notify.stopCollecting() }
+    let log = dir + "/alerts.jsonl"
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    daemon.arguments = [
+      "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "fw1", "--workers", "2", "--syslog", "none",
+      "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor", "fanout",
+    ]
+    daemon.environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle.nullDevice
+    try daemon.run()
+    defer {
+      if daemon.isRunning {
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+      }
+    }
+    #expect(LiveDaemonTests.wait(10) { notify.received.contains { $0.hasPrefix("READY=1") } })
+    // Each worker's kernel buffer (64 MiB) holds the whole 6 MB capture: not a packet may drop.
+    #expect(
+      try LiveDaemonTests.sh([
+        "ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", "fw0", "--topspeed", "--preload-pcap", file,
+      ]) == 0)
+    usleep(1_500_000)
+    kill(daemon.processIdentifier, SIGTERM)
+    daemon.waitUntilExit()
+    #expect(daemon.terminationStatus == 0)
+
+    let alerts = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+    var found: [String: Int] = [:]
+    var starts = 0
+    for a in alerts {
+      if a["event"] as? String == "session_start" { starts += 1 }
+      guard a["event"] as? String == "session_end", let host = a["host"] as? String,
+        let ip = a["pool_ip"] as? String, let port = a["pool_port"] as? Int
+      else { continue }
+      found["\(host) \(ip):\(port)", default: 0] += a["shares_submitted"] as? Int ?? 0
+    }
+    // The same sessions with the same shares: none split between the workers, none lost.
+    #expect(found == expected)
+    #expect(starts == expected.count)
+
+    let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
+    let workers = try #require(summary["capture_workers"] as? [[String: Any]])
+    #expect(workers.count == 2)
+    let received = workers.map { $0["received"] as? Int ?? 0 }
+    // Both workers took a share of the flows, and together every packet the engine counted.
+    #expect(received.allSatisfy { $0 > 1000 }, "\(received)")
+    #expect(received.reduce(0, +) == summary["capture_received"] as? Int)
+    #expect(workers.allSatisfy { $0["dropped"] as? Int == 0 })
+    #expect(summary["capture_dropped"] as? Int == 0)
+    let packets = try #require(summary["packets"] as? Int)
+    #expect(packets == received.reduce(0, +))
+    #expect(packets >= Self.packetCount(file))
+  }
+
+  /// Records in a classic pcap file (little-endian, as PcapWriter writes it).
+  static func packetCount(_ path: String) -> Int {
+    guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+    var offset = 24
+    var n = 0
+    while offset + 16 <= data.count {
+      let incl = data[(offset + 8)..<(offset + 12)].reversed().reduce(0) { $0 << 8 | Int($1) }
+      offset += 16 + incl
+      n += 1
+    }
+    return n
+  }
+}
+
+/// The worker count's bounds, as the README states them, without a capture.
+@Suite struct FanoutConfigTests {
+  @Test func workersFromOneToSixtyFour() throws {
+    #expect(try config([("workers", "1")]).workers == 1)
+    #expect(try config([("workers", "64")]).workers == 64)
+    for bad in ["0", "65", "-2", "two"] {
+      #expect(throws: MinewatchError.self) { try config([("workers", bad)]) }
+    }
+  }
+
+  /// A group is refused before any handle opens when the count is out of bounds; an interface
+  /// that is not there is one line naming it.
+  @Test func groupRefusesBadCountsAndMissingInterfaces() {
+    var err = [CChar](repeating: 0, count: 256)
+    func message() -> String {
+      String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    #expect(mw_live_open("lo", 65, 4096, 1 << 20, 0, 0, nil, &err, err.count) == nil)
+    #expect(message() == "workers must be 1 to 64, not 65")
+    #expect(mw_live_open("mw-no-such-if", 2, 4096, 1 << 20, 0, 0, nil, &err, err.count) == nil)
+    #expect(message().hasPrefix("mw-no-such-if:"), "\(message())")
+  }
+}
