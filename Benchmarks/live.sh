@@ -10,6 +10,9 @@ pcap=$1 mw=$2
 rates=${RATES:-"100000 200000 top top2"}
 # Capture threads: 1 reads on the engine's thread; more join one PACKET_FANOUT group.
 workers_list=${WORKERS:-"1 2"}
+# The kernel buffer of each capture handle, MiB (the daemon's default: 64). A small one shows
+# where a configuration starts to drop.
+buffer_mib=${BUFFER_MIB:-64}
 ns=mwbench$$
 work=$(mktemp -d)
 cleanup() {
@@ -32,13 +35,13 @@ import json, sys
 t = json.load(sys.stdin)["totals"]
 print(t["hosts"], t["sessions"])')
 packets=$(tcpdump -r "$pcap" -qn 2>/dev/null | wc -l)
-echo "capture $pcap: $packets packets; scan finds (hosts sessions) $expected"
+echo "capture $pcap: $packets packets; scan finds (hosts sessions) $expected; kernel buffer $buffer_mib MiB a handle"
 printf '%-8s %-10s %14s %12s %12s %10s  %s\n' workers rate "reached pps" received dropped "drop %" "found (hosts sessions)"
 for workers in $workers_list; do
 for rate in $rates; do
   log=$work/alerts-$rate.jsonl
   ip netns exec "$ns" "$mw" run -i mb1 --syslog none --json-log "$log" --summary-interval 1h \
-    --sensor bench --workers "$workers" >"$work/daemon.out" 2>&1 &
+    --sensor bench --workers "$workers" --buffer-mib "$buffer_mib" >"$work/daemon.out" 2>&1 &
   daemon=$!
   for _ in $(seq 50); do grep -q "capturing\|listening\|READY\|started" "$work/daemon.out" 2>/dev/null && break; sleep 0.1; done
   sleep 1
