@@ -18,7 +18,7 @@
  * it fills or when its timeout passes), so a head younger than MW_LW_HOLD_NS waits while any
  * ring is empty, unless some ring is half full (then the kernel buffer, not the merge, absorbs
  * the wait). Live timestamps are the kernel's receive times, comparable with CLOCK_REALTIME. */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "engine_internal.h"
 
 #include <errno.h>
@@ -323,6 +323,9 @@ int mw_live_start(mw_live_group *g, const mw_engine *e, char *err, size_t errlen
       return -1;
     }
     g->w[i]->running = true;
+    char name[16]; /* as `top -H` and /proc/PID/task/TID/comm show it */
+    snprintf(name, sizeof name, "mw-worker-%d", i);
+    pthread_setname_np(g->w[i]->thread, name);
   }
   g->started = true;
   return 0;
