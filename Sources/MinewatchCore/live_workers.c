@@ -15,9 +15,11 @@
  *
  * The merge: the engine always takes the oldest head among the workers' rings. A worker whose
  * ring is empty may still hold older packets in the kernel (TPACKET_V3 hands a block over when
- * it fills or when its timeout passes), so a head younger than MW_LW_HOLD_NS waits while any
- * ring is empty, unless some ring is half full (then the kernel buffer, not the merge, absorbs
- * the wait). Live timestamps are the kernel's receive times, comparable with CLOCK_REALTIME. */
+ * it fills or when its timeout passes), so a head waits while a worker with an empty ring has
+ * not shown, by a read that found nothing, that it holds nothing older: at most MW_LW_HOLD_NS
+ * (a worker the scheduler left without a core), and not while some ring is half full (then the
+ * kernel buffer, not the merge, absorbs the wait). Live timestamps are the kernel's receive
+ * times, comparable with CLOCK_REALTIME. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "engine_internal.h"
 
@@ -40,8 +42,13 @@ enum {
   MW_LW_TIMEOUT_MS = 5,       /* a worker's read timeout: the longest a quiet block waits */
   MW_LW_SPINS = 256,
 };
-/* Longer than a quiet worker's block timeout (5 ms, rounded up to jiffies) with room to spare. */
-static const uint64_t MW_LW_HOLD_NS = 20000000ull;
+/* How long a packet may wait in the kernel after its timestamp before its worker can see it: a
+ * TPACKET_V3 block is handed over when it fills or after the 5 ms timeout, rounded up to
+ * jiffies; the rest is room to spare. */
+static const uint64_t MW_LW_BLOCK_NS = 10000000ull;
+/* The longest a head waits for a worker that has not shown it is clear (one the scheduler left
+ * without a core): past this the merge goes on without it. */
+static const uint64_t MW_LW_HOLD_NS = 200000000ull;
 
 typedef struct mw_live_worker {
   struct mw_live_group *g;
@@ -61,6 +68,9 @@ typedef struct mw_live_worker {
   _Atomic uint64_t an[MW_AN_COUNT];
   _Atomic uint64_t recv, drop, ifdrop;
   _Atomic uint64_t stats_done; /* the latest stats request this worker answered */
+  /* Wall-clock time before which the worker holds no packet it has not published: set when a
+   * read finds nothing, to the read's start less MW_LW_BLOCK_NS. */
+  _Atomic uint64_t clear_ns;
   _Atomic bool failed;
   char err[256];
 } mw_live_worker;
@@ -165,8 +175,10 @@ static void *capture_worker(void *arg) {
     /* The handle does not block: the worker waits in its own poll, at most MW_LW_TIMEOUT_MS, so
      * that it answers stats requests and a stop on an idle link too (libpcap's own wait for a
      * TPACKET_V3 ring has no end while nothing arrives). */
+    uint64_t before = clock_ns(CLOCK_REALTIME);
     int n = pcap_dispatch(w->pcap, MW_LW_DISPATCH, worker_packet, (u_char *)w);
     if (n == 0) {
+      atomic_store(&w->clear_ns, before - MW_LW_BLOCK_NS);
       struct pollfd pfd = {.fd = fd, .events = POLLIN};
       poll(&pfd, 1, MW_LW_TIMEOUT_MS);
     }
@@ -404,13 +416,20 @@ int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms,
       }
       if (!head) break;
       if (empty && !crowded) {
-        if (!wall) wall = clock_ns(CLOCK_REALTIME);
-        /* A head from the future (the clock stepped back) is not held: it would wait forever. */
-        int64_t age = (int64_t)(wall - head->r.ts_ns);
-        if (age >= 0 && (uint64_t)age < MW_LW_HOLD_NS) {
-          holding = true;
-          hold_left = MW_LW_HOLD_NS - (uint64_t)age;
-          break;
+        /* A worker with nothing may still have older packets coming, unless its last read found
+         * the kernel's ring empty after this head's time (plus a block's delay). */
+        bool clear = true;
+        for (int i = 0; i < g->n && clear; i++)
+          clear = available(g, i) > 0 || atomic_load(&g->w[i]->clear_ns) >= head->r.ts_ns;
+        if (!clear) {
+          if (!wall) wall = clock_ns(CLOCK_REALTIME);
+          /* A head from the future (the clock stepped back) is not held: it would wait forever. */
+          int64_t age = (int64_t)(wall - head->r.ts_ns);
+          if (age >= 0 && (uint64_t)age < MW_LW_HOLD_NS) {
+            holding = true;
+            hold_left = MW_LW_HOLD_NS - (uint64_t)age;
+            break;
+          }
         }
       }
       batch[n++] = *head;
