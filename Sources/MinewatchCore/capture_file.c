@@ -127,9 +127,8 @@ int mw_capture_run(mw_capture *c, mw_engine *e, uint64_t max_packets, char *err,
   return 1;
 }
 
-mw_capture *mw_capture_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc,
-                                 int immediate, int timeout_ms, const char *filter, char *err,
-                                 size_t errlen) {
+struct pcap *mw_pcap_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc, int immediate,
+                               int timeout_ms, const char *filter, char *err, size_t errlen) {
   char pcap_err[PCAP_ERRBUF_SIZE] = {0};
   pcap_t *p = pcap_create(iface, pcap_err);
   if (!p) {
@@ -163,6 +162,14 @@ mw_capture *mw_capture_open_live(const char *iface, int snaplen, int buffer_byte
       return NULL;
     }
   }
+  return p;
+}
+
+mw_capture *mw_capture_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc,
+                                 int immediate, int timeout_ms, const char *filter, char *err,
+                                 size_t errlen) {
+  pcap_t *p = mw_pcap_open_live(iface, snaplen, buffer_bytes, promisc, immediate, timeout_ms, filter, err, errlen);
+  if (!p) return NULL;
   mw_capture *c = calloc(1, sizeof *c);
   if (!c) {
     snprintf(err, errlen, "%s: out of memory", iface);

@@ -211,6 +211,12 @@ void mw_flow_prefetch_rhythm(const mw_engine *e, const mw_flow_key *k);
 mw_flow *mw_flow_lookup(mw_engine *e, const mw_packet *p, int *side);
 mw_flow *mw_flow_lookup_key(mw_engine *e, const mw_packet *p, const mw_flow_key *k, int *side);
 
+/* capture_file.c: a live libpcap handle set up as every live reader wants it (snaplen and
+ * buffer set deliberately, the filter compiled and set); NULL with a one-line reason. */
+struct pcap;
+struct pcap *mw_pcap_open_live(const char *iface, int snaplen, int buffer_bytes, int promisc, int immediate,
+                               int timeout_ms, const char *filter, char *err, size_t errlen);
+
 /* engine.c: a batch of packets from a reader that holds them in memory (mapped files) */
 typedef struct {
   uint64_t ts_ns;

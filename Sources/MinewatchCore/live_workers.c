@@ -214,52 +214,27 @@ static void *capture_worker(void *arg) {
  * process uses), the others join it by that id. */
 static pcap_t *open_member(const char *iface, int snaplen, int buffer_bytes, int promisc, int immediate,
                            const char *filter, int *group_id, char *err, size_t errlen) {
+  pcap_t *p = mw_pcap_open_live(iface, snaplen, buffer_bytes, promisc, immediate, MW_LW_TIMEOUT_MS, filter, err,
+                                errlen);
+  if (!p) return NULL;
   char pcap_err[PCAP_ERRBUF_SIZE] = {0};
-  pcap_t *p = pcap_create(iface, pcap_err);
-  if (!p) {
-    snprintf(err, errlen, "%s: %s", iface, pcap_err);
-    return NULL;
-  }
-  pcap_set_snaplen(p, snaplen);
-  pcap_set_promisc(p, promisc);
-  pcap_set_timeout(p, MW_LW_TIMEOUT_MS);
-  pcap_set_immediate_mode(p, immediate);
-  if (buffer_bytes > 0) pcap_set_buffer_size(p, buffer_bytes);
-  int rc = pcap_activate(p);
-  if (rc < 0) {
-    snprintf(err, errlen, "%s: cannot capture: %s", iface, rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
-    pcap_close(p);
-    return NULL;
-  }
-  if (filter && filter[0]) {
-    struct bpf_program prog;
-    if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-      snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(p));
-      pcap_close(p);
-      return NULL;
-    }
-    rc = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (rc < 0) {
-      snprintf(err, errlen, "filter '%s': %s", filter, pcap_geterr(p));
-      pcap_close(p);
-      return NULL;
-    }
-  }
   if (pcap_setnonblock(p, 1, pcap_err) < 0) {
     snprintf(err, errlen, "%s: %s", iface, pcap_err);
     pcap_close(p);
     return NULL;
   }
   int fd = pcap_fileno(p);
-  uint32_t mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
-  uint32_t arg = (uint32_t)(*group_id < 0 ? 0 : *group_id) | ((mode | (*group_id < 0 ? PACKET_FANOUT_FLAG_UNIQUEID : 0)) << 16);
+  /* The id in the low 16 bits, mode and flags in the high: the first member asks the kernel for
+   * an id no other group in this network namespace has (PACKET_FANOUT_FLAG_UNIQUEID). */
+  bool first = *group_id < 0;
+  uint32_t mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG | (first ? PACKET_FANOUT_FLAG_UNIQUEID : 0);
+  uint32_t arg = (uint32_t)(first ? 0 : *group_id) | (mode << 16);
   if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
     snprintf(err, errlen, "%s: cannot join a fanout group: %s", iface, strerror(errno));
     pcap_close(p);
     return NULL;
   }
-  if (*group_id < 0) {
+  if (first) {
     uint32_t got = 0;
     socklen_t len = sizeof got;
     if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) {
