@@ -355,16 +355,27 @@ static void wait_records(mw_live_group *g, uint64_t ns) {
   pthread_mutex_unlock(&g->lock);
 }
 
+/* Decoding anomalies the workers counted join the engine's counts, on every return. */
+static void take_anomalies(mw_live_group *g, mw_engine *e) {
+  for (int i = 0; i < g->n; i++)
+    for (int a = 0; a < MW_AN_COUNT; a++)
+      e->c.anomalies[a] += atomic_exchange_explicit(&g->w[i]->an[a], 0, memory_order_relaxed);
+}
+
 int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms, char *err, size_t errlen) {
   if (!g->started && mw_live_start(g, e, err, errlen) < 0) return -1;
   mw_decoded batch[MW_BATCH];
   int done = 0;
   uint64_t idle_until = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
   for (;;) {
-    if (atomic_exchange(&g->brk, false)) return -2;
+    if (atomic_exchange(&g->brk, false)) {
+      take_anomalies(g, e);
+      return -2;
+    }
     for (int i = 0; i < g->n; i++)
       if (atomic_load(&g->w[i]->failed)) {
         snprintf(err, errlen, "%s", g->w[i]->err);
+        take_anomalies(g, e);
         return -1;
       }
     uint32_t n = 0;
@@ -432,12 +443,7 @@ int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms,
       wait_records(g, idle_until - now < 50000000ull ? idle_until - now : 50000000ull);
     }
   }
-  /* Decoding anomalies the workers counted join the engine's counts. */
-  for (int i = 0; i < g->n; i++)
-    for (int a = 0; a < MW_AN_COUNT; a++) {
-      uint64_t v = atomic_exchange_explicit(&g->w[i]->an[a], 0, memory_order_relaxed);
-      e->c.anomalies[a] += v;
-    }
+  take_anomalies(g, e);
   return done;
 }
 

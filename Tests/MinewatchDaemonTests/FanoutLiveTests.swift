@@ -158,10 +158,21 @@ struct FanoutLiveTests {
       }
       c.close()
     }
+    // And frames that do not decode, which the workers count: the engine's counts must have
+    // every one of them (a UDP header claiming a length shorter than itself).
+    for i in 0..<12 {
+      var frame = PacketBuilder.udp(
+        link: w.link, from: Peer("10.61.0.\(i + 1)", 40_000), to: Peer("198.51.100.9", 9999),
+        payload: [1, 2, 3, 4])
+      frame[frame.count - 8] = 0  // the UDP length: 3
+      frame[frame.count - 7] = 3
+      w.write(frame: frame, timeNs: t0 + UInt64(i) * 1_000_000)
+    }
     w.releaseHeld()
     w.close()
     let report = try Scanner(signatures: Signatures(directory: URL(fileURLWithPath: Paths.signatures)))
       .scan(files: [path])
+    #expect(report.anomalies["bad_udp_header"] == 12, "\(report.anomalies)")
     let expected = Set(report.hosts.flatMap(\.sessions).map { "\($0.clientIP) \($0.poolIP):\($0.poolPort)" })
     #expect(expected.count == 16, "\(expected.sorted())")
     let alerts = try Self.replayLive(path, workers: 2)
@@ -173,9 +184,10 @@ struct FanoutLiveTests {
         return "\(h) \(ip):\(port)"
       })
     #expect(started == expected)
-    let workers = try #require(
-      alerts.last { $0["event"] as? String == "summary" }?["capture_workers"] as? [[String: Any]])
+    let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
+    let workers = try #require(summary["capture_workers"] as? [[String: Any]])
     #expect(workers.allSatisfy { ($0["received"] as? Int ?? 0) > 0 })
+    #expect((summary["anomalies"] as? [String: Any])?["bad_udp_header"] as? Int == 12, "\(summary)")
   }
 
   /// Records in a classic pcap file (little-endian, as PcapWriter writes it).
