@@ -352,7 +352,8 @@ public final class DaemonPipeline {
     if let workers = captureStats?() {
       let recv = workers.reduce(0) { $0 + $1.0 }
       let drop = workers.reduce(0) { $0 + $1.1 }
-      let ifdrop = workers.reduce(0) { $0 + $1.2 }
+      // The interface's own drop counter, which every worker's handle reads alike: not a sum.
+      let ifdrop = workers.map(\.2).max() ?? 0
       if workers.count > 1 {
         body.captureWorkers = workers.enumerated().map {
           SummaryAlert.CaptureWorker(
