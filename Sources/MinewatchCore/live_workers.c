@@ -381,12 +381,16 @@ int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms,
     uint32_t n = 0;
     bool due = false, holding = false;
     uint64_t wall = 0, hold_left = 0;
+    /* What each worker has published, read once a batch: the counters live in the workers'
+     * cache lines, and reading them for every record moved those lines for every record. */
+    uint64_t have[MW_LIVE_WORKERS_MAX];
+    for (int i = 0; i < g->n; i++) have[i] = available(g, i);
     while (n < MW_BATCH && (max_packets <= 0 || done + (int)n < max_packets)) {
       int oldest = -1, empty = 0;
       bool crowded = false;
       const mw_decoded *head = NULL;
       for (int i = 0; i < g->n; i++) {
-        uint64_t avail = available(g, i);
+        uint64_t avail = have[i] - g->taken[i];
         if (!avail) {
           empty++;
           continue;
@@ -406,7 +410,7 @@ int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms,
          * the kernel's ring empty after this head's time (plus a block's delay). */
         bool clear = true;
         for (int i = 0; i < g->n && clear; i++)
-          clear = available(g, i) > 0 || atomic_load(&g->w[i]->clear_ns) >= head->r.ts_ns;
+          clear = have[i] > g->taken[i] || atomic_load(&g->w[i]->clear_ns) >= head->r.ts_ns;
         if (!clear) {
           if (!wall) wall = clock_ns(CLOCK_REALTIME);
           /* A head from the future (the clock stepped back) is not held: it would wait forever. */
