@@ -39,7 +39,11 @@ struct FanoutLiveTests {
 
   /// The daemon with `workers` capture threads on one end of a veth pair in a namespace of the
   /// test's own, the file replayed onto the other end as fast as tcpreplay goes; its alerts.
-  static func replayLive(_ file: String, workers: Int) throws -> [[String: Any]] {
+  /// `extra` goes on the daemon's command line; `whileRunning` is called with the namespace's
+  /// name once the replay is done, before the daemon is stopped.
+  static func replayLive(
+    _ file: String, workers: Int, extra: [String] = [], whileRunning: ((String) throws -> Void)? = nil
+  ) throws -> [[String: Any]] {
     let ns = "mwfan\(getpid())"
     let dir = Paths.scratch("fanout")
     try? FileManager.default.removeItem(atPath: dir)
@@ -59,11 +63,13 @@ struct FanoutLiveTests {
     let log = dir + "/alerts.jsonl"
     let daemon = Process()
     daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    daemon.arguments = [
-      "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "fw1", "--workers", "\(workers)", "--syslog",
-      "none", "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor",
-      "fanout",
-    ]
+    daemon.arguments =
+      [
+        "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "fw1", "--workers", "\(workers)",
+        "--syslog",
+        "none", "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor",
+        "fanout",
+      ] + extra
     daemon.environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
     daemon.standardOutput = FileHandle.nullDevice
     daemon.standardError = FileHandle.nullDevice
@@ -80,6 +86,7 @@ struct FanoutLiveTests {
         "ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", "fw0", "--topspeed", "--preload-pcap", file,
       ]) == 0)
     usleep(1_500_000)
+    try whileRunning?(ns)
     kill(daemon.processIdentifier, SIGTERM)
     daemon.waitUntilExit()
     #expect(daemon.terminationStatus == 0)
@@ -107,7 +114,33 @@ struct FanoutLiveTests {
     let expected = try Self.scanned(file)
     #expect(expected.count == 16)
     // Each worker's kernel buffer (64 MiB) holds the whole 6 MB capture: not a packet may drop.
-    let alerts = try Self.replayLive(file, workers: 2)
+    // A summary ten seconds in sets the metrics, scraped from inside the namespace.
+    var exposition = ""
+    let alerts = try Self.replayLive(
+      file, workers: 2, extra: ["--metrics-listen", "127.0.0.1:9533", "--summary-interval", "10"]
+    ) { ns in
+      usleep(10_000_000)
+      let curl = Process()
+      curl.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+      curl.arguments = [
+        "netns", "exec", ns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:9533/metrics",
+      ]
+      let out = Pipe()
+      curl.standardOutput = out
+      try curl.run()
+      exposition = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      curl.waitUntilExit()
+    }
+    // Each worker's kernel counters, by `worker`, beside the totals.
+    func gauge(_ name: String, worker: Int) -> Double? {
+      exposition.split(separator: "\n").first {
+        $0.hasPrefix("minewatch_\(name){") && $0.contains("worker=\"\(worker)\"")
+      }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+    for w in 0..<2 {
+      #expect((gauge("capture_worker_packets_received", worker: w) ?? 0) > 1000, "\(exposition)")
+      #expect(gauge("capture_worker_packets_dropped", worker: w) == 0)
+    }
     let (found, starts) = Self.sessions(alerts)
     // The same sessions with the same shares: none split between the workers, none lost.
     #expect(found == expected)
@@ -124,7 +157,10 @@ struct FanoutLiveTests {
     #expect(summary["capture_dropped"] as? Int == 0)
     // Every packet of the file reached the engine once (the link's own few IPv6 frames come on
     // top; one that arrives as the daemon stops is counted by the kernel, not the engine).
-    let packets = try #require(summary["packets"] as? Int)
+    // (`packets` is each summary's interval; the kernel's counters are totals.)
+    let packets = alerts.filter { $0["event"] as? String == "summary" }.reduce(0) {
+      $0 + ($1["packets"] as? Int ?? 0)
+    }
     #expect(packets <= received.reduce(0, +))
     #expect(packets >= Self.packetCount(file) && packets <= Self.packetCount(file) + 32)
   }
