@@ -141,6 +141,13 @@ struct FanoutLiveTests {
       #expect((gauge("capture_worker_packets_received", worker: w) ?? 0) > 1000, "\(exposition)")
       #expect(gauge("capture_worker_packets_dropped", worker: w) == 0)
     }
+    // The shipped dashboard's per-worker panel resolves against this daemon (the rest is checked
+    // against a replay in DashboardTests; hashrate gauges exist once a summary has a rate).
+    let problems = try DashboardCheck.problems(exposition: exposition).filter {
+      $0.contains(DashboardCheck.fanoutOnly)
+    }
+    #expect(problems == [], "\(problems)")
+    #expect(try DashboardCheck.expressions().contains { $0.contains(DashboardCheck.fanoutOnly) })
     let (found, starts) = Self.sessions(alerts)
     // The same sessions with the same shares: none split between the workers, none lost.
     #expect(found == expected)
