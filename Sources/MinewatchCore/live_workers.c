@@ -408,9 +408,16 @@ int mw_live_run(mw_live_group *g, mw_engine *e, int max_packets, int timeout_ms,
       if (empty && !crowded) {
         /* A worker with nothing may still have older packets coming, unless its last read found
          * the kernel's ring empty after this head's time (plus a block's delay). */
-        bool clear = true;
-        for (int i = 0; i < g->n && clear; i++)
-          clear = have[i] > g->taken[i] || atomic_load(&g->w[i]->clear_ns) >= head->r.ts_ns;
+        bool clear = true, arrived = false;
+        for (int i = 0; i < g->n && clear; i++) {
+          if (have[i] > g->taken[i]) continue;
+          /* Its clear time first, then its count: a worker publishes before it marks itself
+           * clear, so records that came after the batch's snapshot are seen here. */
+          uint64_t clear_ns = atomic_load(&g->w[i]->clear_ns);
+          arrived = available(g, i) > 0;
+          clear = !arrived && clear_ns >= head->r.ts_ns;
+        }
+        if (arrived) break; /* a fresh look at every worker's head, without waiting */
         if (!clear) {
           if (!wall) wall = clock_ns(CLOCK_REALTIME);
           /* A head from the future (the clock stepped back) is not held: it would wait forever. */
