@@ -272,6 +272,14 @@ void mw_rhythm_segment(mw_engine *e, mw_flow *f, int side, uint32_t len);
 void mw_rhythm_end(mw_engine *e, mw_flow *f);
 /* HTTP (http.c) */
 /* A request or status line (inline: stream.c asks on every candidate line). */
+/* A spin-wait's pause between two looks at what another thread writes (the threaded readers:
+ * mapped_pipeline.c, live_workers.c). */
+static inline void mw_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 static inline bool mw_http_is_start(const uint8_t *p, size_t len) {
   return (len >= 5 && memcmp(p, "POST ", 5) == 0) || (len >= 4 && memcmp(p, "GET ", 4) == 0) ||
          (len >= 7 && memcmp(p, "HTTP/1.", 7) == 0);

@@ -94,12 +94,6 @@ static uint64_t clock_ns(clockid_t id) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 static void wake(mw_live_group *g, pthread_cond_t *cond, _Atomic bool *waits) {
   if (!atomic_load(waits)) return;
   pthread_mutex_lock(&g->lock);
@@ -124,7 +118,7 @@ static bool wait_room(mw_live_worker *w, uint64_t start, uint32_t len) {
     if (atomic_load_explicit(&g->stop, memory_order_relaxed)) return false;
     if (spins == 0) publish(w); /* the engine must see everything before the worker waits */
     if (spins < MW_LW_SPINS) {
-      relax();
+      mw_cpu_relax();
       continue;
     }
     pthread_mutex_lock(&g->lock);

@@ -46,12 +46,6 @@ struct mw_pipeline {
 
 enum { MW_SPINS = 256 };
 
-static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 static void wake(mw_pipeline *pl, _Atomic bool *waits) {
   if (!atomic_load(waits)) return;
   pthread_mutex_lock(&pl->lock);
@@ -64,7 +58,7 @@ static bool room_for(mw_pipeline *pl, uint64_t produced) {
   for (unsigned spins = 0; produced - atomic_load(&pl->consumed) >= MW_RING; spins++) {
     if (atomic_load_explicit(&pl->stop, memory_order_relaxed)) return false;
     if (spins < MW_SPINS) {
-      cpu_relax();
+      mw_cpu_relax();
       continue;
     }
     /* Asleep, it waits until half the ring is free: one wake-up per half ring, not per batch. */
@@ -83,7 +77,7 @@ static uint64_t records_after(mw_pipeline *pl, uint64_t consumed) {
   uint64_t produced;
   for (unsigned spins = 0; (produced = atomic_load(&pl->produced)) == consumed; spins++) {
     if (spins < MW_SPINS) {
-      cpu_relax();
+      mw_cpu_relax();
       continue;
     }
     pthread_mutex_lock(&pl->lock);
