@@ -228,7 +228,8 @@ enum { MW_BATCH = 16 };
  * order exactly as mw_engine_packet would one by one. */
 void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n);
 
-/* A record decoded ahead, by the reader thread of a pipelined scan (mapped_pipeline.c). */
+/* A decoded record: decoded by the engine's own batch (mw_engine_packets), or ahead of it on
+ * another thread (a pipelined scan's reader, mapped_pipeline.c; fanout workers, live_workers.c). */
 typedef struct {
   mw_raw_packet r;
   mw_packet p;
@@ -239,10 +240,16 @@ typedef struct {
 /* Decodes one record as mw_engine_packets does, reading only what stays fixed during a run
  * (link type, tenant rules): safe from another thread. Decoding anomalies are counted into an. */
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an);
-/* Processes records decoded by mw_engine_decode, in order, exactly as mw_engine_packets would:
- * their flow keys computed and their buckets, entries and rhythm records prefetched first.
- * n <= MW_BATCH. */
+/* Processes records decoded by mw_engine_decode, in order, exactly as one by one: their flow
+ * keys hashed and their buckets, entries and rhythm records prefetched first. n <= MW_BATCH. */
 void mw_engine_decoded(mw_engine *e, mw_decoded *d, uint32_t n);
+/* A spin-wait's pause between two looks at what another thread writes (the threaded readers:
+ * mapped_pipeline.c, live_workers.c). */
+static inline void mw_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 void mw_flow_end(mw_engine *e, mw_flow *f);
 void mw_flow_release_stream(mw_engine *e, mw_flow *f);
 mw_stream *mw_flow_stream(mw_engine *e, mw_flow *f, bool create);
@@ -272,14 +279,6 @@ void mw_rhythm_segment(mw_engine *e, mw_flow *f, int side, uint32_t len);
 void mw_rhythm_end(mw_engine *e, mw_flow *f);
 /* HTTP (http.c) */
 /* A request or status line (inline: stream.c asks on every candidate line). */
-/* A spin-wait's pause between two looks at what another thread writes (the threaded readers:
- * mapped_pipeline.c, live_workers.c). */
-static inline void mw_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 static inline bool mw_http_is_start(const uint8_t *p, size_t len) {
   return (len >= 5 && memcmp(p, "POST ", 5) == 0) || (len >= 4 && memcmp(p, "GET ", 4) == 0) ||
          (len >= 7 && memcmp(p, "HTTP/1.", 7) == 0);

@@ -66,11 +66,6 @@ struct LiveCapture: @unchecked Sendable {
     }
   }
 
-  var workers: Int {
-    if case .group(let g) = source { return Int(mw_live_workers(g)) }
-    return 1
-  }
-
   /// Feeds what has arrived into the engine: the packets read (0 when the link was idle for
   /// the read timeout), -2 after a break, -1 on error (message in err).
   func read(into engine: OpaquePointer, err: inout [CChar]) -> Int32 {
@@ -87,18 +82,21 @@ struct LiveCapture: @unchecked Sendable {
     }
   }
 
-  /// The kernel's counters (received, dropped, dropped by the interface), one per worker.
-  func stats() -> [(UInt64, UInt64, UInt64)]? {
+  /// The kernel's counters, one record per capture thread.
+  func stats() -> [SummaryAlert.CaptureWorker]? {
     var r: UInt64 = 0
     var d: UInt64 = 0
     var i: UInt64 = 0
     switch source {
     case .single(let c):
-      return mw_capture_stats(c, &r, &d, &i) == 0 ? [(r, d, i)] : nil
+      guard mw_capture_stats(c, &r, &d, &i) == 0 else { return nil }
+      return [SummaryAlert.CaptureWorker(worker: 0, received: r, dropped: d, ifDropped: i)]
     case .group(let g):
       mw_live_refresh_stats(g)
-      var out: [(UInt64, UInt64, UInt64)] = []
-      for w in 0..<mw_live_workers(g) where mw_live_stats(g, w, &r, &d, &i) == 0 { out.append((r, d, i)) }
+      var out: [SummaryAlert.CaptureWorker] = []
+      for w in 0..<mw_live_workers(g) where mw_live_stats(g, w, &r, &d, &i) == 0 {
+        out.append(SummaryAlert.CaptureWorker(worker: Int(w), received: r, dropped: d, ifDropped: i))
+      }
       return out
     }
   }

@@ -116,19 +116,19 @@ public final class DaemonMetrics: Sendable {
   }
 
   /// Each fanout worker's kernel counters, by `worker` (only with more than one worker).
-  func captureWorkers(_ workers: [(UInt64, UInt64, UInt64)]) {
-    for (i, w) in workers.enumerated() {
-      let labels = sensorLabel + [("worker", String(i))]
+  func captureWorkers(_ workers: [SummaryAlert.CaptureWorker]) {
+    for w in workers {
+      let labels = sensorLabel + [("worker", String(w.worker))]
       registry.makeGauge(
         descriptor: Self.d(
           "capture_worker_packets_received", "Packets the kernel handed to one capture worker"),
         labels: labels
-      ).set(Double(w.0))
+      ).set(Double(w.received))
       registry.makeGauge(
         descriptor: Self.d(
           "capture_worker_packets_dropped", "Packets one capture worker's kernel buffer dropped"),
         labels: labels
-      ).set(Double(w.1))
+      ).set(Double(w.dropped))
     }
   }
 

@@ -9,9 +9,8 @@ public final class DaemonPipeline {
   public let alerts: AlertDispatcher
   public let config: DaemonConfig
   let metrics: DaemonMetrics?
-  /// Kernel capture statistics (received, dropped, dropped by the interface) of each capture
-  /// worker, when live.
-  public var captureStats: (() -> [(UInt64, UInt64, UInt64)]?)?
+  /// The kernel's capture counters of each capture thread, when live.
+  public var captureStats: (() -> [SummaryAlert.CaptureWorker]?)?
   /// Called with each summary's one-line status (systemd STATUS=).
   public var onStatus: ((String) -> Void)?
 
@@ -350,15 +349,12 @@ public final class DaemonPipeline {
       "power_kw", "energy_kwh_per_day", "coal_kg_per_day", "co2_kg_per_day", "mining_hosts_by_unit",
     ]
     if let workers = captureStats?() {
-      let recv = workers.reduce(0) { $0 + $1.0 }
-      let drop = workers.reduce(0) { $0 + $1.1 }
+      let recv = workers.reduce(0) { $0 + $1.received }
+      let drop = workers.reduce(0) { $0 + $1.dropped }
       // The interface's own drop counter, which every worker's handle reads alike: not a sum.
-      let ifdrop = workers.map(\.2).max() ?? 0
+      let ifdrop = workers.map(\.ifDropped).max() ?? 0
       if workers.count > 1 {
-        body.captureWorkers = workers.enumerated().map {
-          SummaryAlert.CaptureWorker(
-            worker: $0.offset, received: $0.element.0, dropped: $0.element.1, ifDropped: $0.element.2)
-        }
+        body.captureWorkers = workers
         metrics?.captureWorkers(workers)
       }
       body.captureReceived = recv

@@ -49,14 +49,7 @@ struct FanoutLiveTests {
     try? FileManager.default.removeItem(atPath: dir)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { _ = try? LiveDaemonTests.sh(["ip", "netns", "del", ns]) }
-    #expect(try LiveDaemonTests.sh(["ip", "netns", "add", ns]) == 0)
-    for cmd in [
-      ["ip", "link", "add", "fw0", "type", "veth", "peer", "name", "fw1"],
-      ["ip", "link", "set", "fw0", "up"],
-      ["ip", "link", "set", "fw1", "up"], ["ip", "link", "set", "lo", "up"],
-    ] {
-      #expect(try LiveDaemonTests.sh(["ip", "netns", "exec", ns] + cmd) == 0, "\(cmd)")
-    }
+    try LiveDaemonTests.vethNamespace(ns, "fw0", "fw1")
     let notify = try DatagramReceiver(path: dir + "/notify.sock")
     notify.startCollecting()
     defer { notify.stopCollecting() }
@@ -95,16 +88,17 @@ struct FanoutLiveTests {
     }
   }
 
-  /// The ended sessions of a live run, as `scanned` gives them; and how many were announced.
-  static func sessions(_ alerts: [[String: Any]]) -> (ended: [String: Int], started: Int) {
+  /// The ended sessions of a live run, as `scanned` gives them, and the announced ones.
+  static func sessions(_ alerts: [[String: Any]]) -> (ended: [String: Int], started: [String]) {
     var found: [String: Int] = [:]
-    var starts = 0
+    var starts: [String] = []
     for a in alerts {
-      if a["event"] as? String == "session_start" { starts += 1 }
-      guard a["event"] as? String == "session_end", let host = a["host"] as? String,
+      guard let event = a["event"] as? String, let host = a["host"] as? String,
         let ip = a["pool_ip"] as? String, let port = a["pool_port"] as? Int
       else { continue }
-      found["\(host) \(ip):\(port)", default: 0] += a["shares_submitted"] as? Int ?? 0
+      let key = "\(host) \(ip):\(port)"
+      if event == "session_start" { starts.append(key) }
+      if event == "session_end" { found[key, default: 0] += a["shares_submitted"] as? Int ?? 0 }
     }
     return (found, starts)
   }
@@ -120,16 +114,7 @@ struct FanoutLiveTests {
       file, workers: 2, extra: ["--metrics-listen", "127.0.0.1:9533", "--summary-interval", "10"]
     ) { ns in
       usleep(10_000_000)
-      let curl = Process()
-      curl.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-      curl.arguments = [
-        "netns", "exec", ns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:9533/metrics",
-      ]
-      let out = Pipe()
-      curl.standardOutput = out
-      try curl.run()
-      exposition = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      curl.waitUntilExit()
+      exposition = try LiveDaemonTests.scrape(ns, port: 9533)
     }
     // Each worker's kernel counters, by `worker`, beside the totals.
     func gauge(_ name: String, worker: Int) -> Double? {
@@ -151,7 +136,7 @@ struct FanoutLiveTests {
     let (found, starts) = Self.sessions(alerts)
     // The same sessions with the same shares: none split between the workers, none lost.
     #expect(found == expected)
-    #expect(starts == expected.count)
+    #expect(starts.count == expected.count)
 
     let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
     let workers = try #require(summary["capture_workers"] as? [[String: Any]])
@@ -219,13 +204,7 @@ struct FanoutLiveTests {
     let expected = Set(report.hosts.flatMap(\.sessions).map { "\($0.clientIP) \($0.poolIP):\($0.poolPort)" })
     #expect(expected.count == 16, "\(expected.sorted())")
     let alerts = try Self.replayLive(path, workers: 2)
-    let started = Set(
-      alerts.filter { $0["event"] as? String == "session_start" }.compactMap { a -> String? in
-        guard let h = a["host"] as? String, let ip = a["pool_ip"] as? String,
-          let port = a["pool_port"] as? Int
-        else { return nil }
-        return "\(h) \(ip):\(port)"
-      })
+    let started = Set(Self.sessions(alerts).started)
     #expect(started == expected)
     let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
     let workers = try #require(summary["capture_workers"] as? [[String: Any]])

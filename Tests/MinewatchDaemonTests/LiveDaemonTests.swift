@@ -41,20 +41,39 @@ struct LiveDaemonTests {
     return condition()
   }
 
+  /// A network namespace of the test's own with a veth pair `a`–`b` in it, every link up.
+  static func vethNamespace(_ ns: String, _ a: String, _ b: String) throws {
+    #expect(try sh(["ip", "netns", "add", ns]) == 0)
+    for cmd in [
+      ["ip", "link", "add", a, "type", "veth", "peer", "name", b], ["ip", "link", "set", a, "up"],
+      ["ip", "link", "set", b, "up"], ["ip", "link", "set", "lo", "up"],
+    ] {
+      #expect(try sh(["ip", "netns", "exec", ns] + cmd) == 0, "\(cmd)")
+    }
+  }
+
+  /// A daemon's /metrics inside the namespace, read as Prometheus would.
+  static func scrape(_ ns: String, port: Int) throws -> String {
+    let curl = Process()
+    curl.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    curl.arguments = [
+      "netns", "exec", ns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:\(port)/metrics",
+    ]
+    let out = Pipe()
+    curl.standardOutput = out
+    try curl.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    curl.waitUntilExit()
+    return text
+  }
+
   @Test func liveCaptureAlertsToARealSyslog() throws {
     let ns = "mwtest\(getpid())"
     let dir = Paths.scratch("live")
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     chmod(dir, 0o777)  // the daemon writes its JSON log here after dropping to nobody
     defer { _ = try? Self.sh(["ip", "netns", "del", ns]) }
-    #expect(try Self.sh(["ip", "netns", "add", ns]) == 0)
-    for cmd in [
-      ["ip", "link", "add", "mw0", "type", "veth", "peer", "name", "mw1"],
-      ["ip", "link", "set", "mw0", "up"],
-      ["ip", "link", "set", "mw1", "up"], ["ip", "link", "set", "lo", "up"],
-    ] {
-      #expect(try Self.sh(["ip", "netns", "exec", ns] + cmd) == 0, "\(cmd)")
-    }
+    try Self.vethNamespace(ns, "mw0", "mw1")
     // A signature directory of its own, to break and mend for SIGHUP.
     let sigs = dir + "/signatures"
     try FileManager.default.copyItem(atPath: Paths.signatures, toPath: sigs)
@@ -138,14 +157,7 @@ struct LiveDaemonTests {
     let early = messages()
     // The running daemon's /metrics (the namespace's own loopback), read as Prometheus would:
     // the Grafana dashboard's every expression names metrics and labels found there.
-    let curl = Process()
-    curl.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    curl.arguments = ["netns", "exec", ns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:9531/metrics"]
-    let scraped = Pipe()
-    curl.standardOutput = scraped
-    try curl.run()
-    let exposition = String(decoding: scraped.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    curl.waitUntilExit()
+    let exposition = try Self.scrape(ns, port: 9531)
     #expect(exposition.contains(#"minewatch_mining_hosts{sensor="campus-gw1"} 1"#), "\(exposition)")
     #expect(exposition.contains(#"minewatch_capture_packets_received{sensor="campus-gw1"}"#))
     // One capture thread: the per-worker panel is checked against the fanout test's daemon.

@@ -189,8 +189,8 @@ public struct SummaryAlert: AlertBody, Equatable {
   public var captureReceived: UInt64?
   public var captureDropped: UInt64?
   public var captureIfDropped: UInt64?
-  /// Each fanout capture worker's kernel counters (only with more than one worker; the three
-  /// totals above are their sums).
+  /// Each fanout capture worker's kernel counters (only with more than one worker; received and
+  /// dropped above are their sums, the interface's drops one count every worker reads).
   public var captureWorkers: [CaptureWorker]?
   /// The interval's packets, and those of them that did not decode to IP (other link or tunnel
   /// formats, malformed headers, non-IP frames).
