@@ -105,7 +105,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
   e->ctx = ctx;
   e->linktype = MW_LT_ETHERNET;
   e->bucket_mask = buckets - 1;
-  e->flows = calloc(cfg.flow_capacity, sizeof(mw_flow));
+  e->flows = mw_hashed_table(sizeof(mw_flow) * cfg.flow_capacity); /* page-aligned: an entry is two whole lines */
   e->buckets = mw_hashed_table(e->bucket_bytes);
   uint32_t pool_slots = 16;
   while (pool_slots < 2 * cfg.pool_addresses) pool_slots <<= 1; /* load at most one half */
@@ -144,7 +144,7 @@ mw_engine *mw_engine_create(const mw_config *cfg_in, const mw_names *names, mw_e
 
 void mw_engine_destroy(mw_engine *e) {
   if (!e) return;
-  free(e->flows);
+  if (e->flows) munmap(e->flows, sizeof(mw_flow) * e->cfg.flow_capacity);
   if (e->buckets) munmap(e->buckets, e->bucket_bytes);
   free(e->pool_addrs);
   free(e->name_ring);

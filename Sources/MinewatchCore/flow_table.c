@@ -236,10 +236,15 @@ void mw_flow_prefetch_bucket(const mw_engine *e, const mw_flow_key *k) {
   __builtin_prefetch(&e->buckets[k->bucket], 0, 3);
 }
 
+/* Every line of the entry: its rhythm index and its counters lie in its second line, which
+ * the first prefetch did not bring — updating the counters stalled there on every packet. */
 void mw_flow_prefetch_entry(const mw_engine *e, const mw_flow_key *k) {
   const mw_bucket *b = &e->buckets[k->bucket];
-  for (int i = 0; i < MW_BUCKET_WAYS; i++)
-    if (b->tag[i] == k->tag) __builtin_prefetch(&e->flows[b->idx[i]], 1, 3);
+  for (int i = 0; i < MW_BUCKET_WAYS; i++) {
+    if (b->tag[i] != k->tag) continue;
+    const char *f = (const char *)&e->flows[b->idx[i]];
+    for (size_t line = 0; line < sizeof(mw_flow); line += 64) __builtin_prefetch(f + line, 1, 3);
+  }
 }
 
 /* Then (once the entry has arrived) the rhythm record of a followed encrypted flow, which its
