@@ -4,6 +4,7 @@ SWIFT ?= swift
 BENCH_DIR := .build-bench
 BENCH_PCAP := $(BENCH_DIR)/bench.pcap
 BENCH_MB ?= 1000
+BENCH_ROUNDS ?= 7
 
 .PHONY: all deps test-deps build run report test deb test-package bench bench-live bench-tunnels bench-hostile sample format install clean fuzz fuzz-build test-sanitize
 
@@ -81,7 +82,7 @@ bench: deps
 	@[ -f $(BENCH_PCAP) ] || .build/release/minewatch-gen bench $(BENCH_PCAP) --megabytes $(BENCH_MB)
 	$(CC) -O2 -std=c11 -Wall -Wextra -o $(BENCH_DIR)/pcap_read_loop Benchmarks/pcap_read_loop.c -lpcap
 	@[ -f $(BENCH_DIR)/sigs100k/big.pools.txt ] || Benchmarks/make_100k_signatures.sh .build/release/minewatch $(BENCH_DIR)/sigs100k
-	@MW_BASELINE=$(MW_BASELINE) NDPI_READER=$(NDPI_READER) Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
+	@MW_BASELINE=$(MW_BASELINE) NDPI_READER=$(NDPI_READER) BENCH_ROUNDS=$(BENCH_ROUNDS) Benchmarks/run.sh $(BENCH_PCAP) $(BENCH_DIR)/pcap_read_loop .build/release/minewatch $(BENCH_DIR)/sigs100k
 
 # The daemon's sustained packet rate: the benchmark capture replayed by tcpreplay onto a veth
 # in a namespace of its own, at fixed rates and as fast as one and two senders go (root).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Times, as whole processes on the same cached file, alternating five rounds: `cat` into
-# /dev/null (reading the bytes at all), the plain libpcap loop (the limit), that loop with a
+# Times, as whole processes on the same cached file, alternating rounds (BENCH_ROUNDS, 7 unless
+# set: a machine shared with others moves single rounds by half): `cat` into /dev/null (reading
+# the bytes at all), the plain libpcap loop (the limit), that loop with a
 # 1 MiB read buffer, `minewatch scan` (mapped reader, its default threads), the same scan on one
 # thread (`--threads 1`) and `minewatch scan --reader libpcap`, ndpiReader when NDPI_READER names
 # one (nDPI built beside the project), and, when
@@ -10,10 +11,10 @@
 set -euo pipefail
 pcap=$1 loop=$2 mw=$3 sigs100k=${4:-}
 cat "$pcap" >/dev/null  # into the page cache
-exec python3 - "$pcap" "$loop" "$mw" "$sigs100k" "${MW_BASELINE:-}" "${NDPI_READER:-}" <<'PY'
+exec python3 - "$pcap" "$loop" "$mw" "$sigs100k" "${MW_BASELINE:-}" "${NDPI_READER:-}" "${BENCH_ROUNDS:-7}" <<'PY'
 import json, os, statistics, subprocess, sys, time
 pcap, loop, mw, sigs100k, baseline, ndpi = sys.argv[1:7]
-ROUNDS = 5
+ROUNDS = int(sys.argv[7])
 def timed(cmd):
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

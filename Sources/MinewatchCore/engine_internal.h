@@ -80,6 +80,8 @@ typedef struct {
   uint64_t first_ns, last_ns;
   uint64_t bytes[2], packets[2];
 } mw_flow;
+/* Entries lie page-aligned; whole lines each, a lookup asks for exactly the entry's own lines. */
+_Static_assert(sizeof(mw_flow) % 64 == 0, "a flow entry fills whole cache lines");
 
 /* A remembered pool address (from a DNS answer or the signatures). */
 typedef struct {
