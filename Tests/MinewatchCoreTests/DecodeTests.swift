@@ -29,6 +29,34 @@ import Testing
     }
   }
 
+  /// A flow's key puts its two ends in one order whichever sent the packet (the lower address
+  /// first, compared as numbers; the ports when the addresses are equal): both directions of a
+  /// connection meet in one flow, the client's side known, also when the client is the higher
+  /// end, when two IPv6 ends share their upper 64 bits and differ only in the last byte, or
+  /// when a host talks to itself.
+  @Test(arguments: [
+    (Peer("198.51.100.5", 40000), Peer("192.0.2.10", 3333)),
+    (Peer("192.0.2.10", 40000), Peer("198.51.100.5", 3333)),
+    (Peer("2001:db8::10", 40000), Peer("2001:db8::5", 3333)),
+    (Peer("2001:db8::5", 40000), Peer("2001:db8::10", 3333)),
+    (Peer("2001:db8:1::5", 40000), Peer("2001:db8::5", 3333)),
+    (Peer("2001:db8::5", 40000), Peer("2001:db8::5", 3333)),
+    (Peer("2001:db8::5", 3333), Peer("2001:db8::5", 3334)),
+    (Peer("192.0.2.7", 40000), Peer("192.0.2.7", 3333)),
+  ])
+  func bothDirectionsMeetInOneFlow(client: Peer, server: Peer) {
+    let w = PcapWriter(link: .ethernet(vlans: []))
+    let c = Conversation(writer: w, client: client, server: server, startNs: 1_000_000_000)
+    c.send(fromClient: true, line: Self.subscribe)
+    c.send(fromClient: false, line: #"{"id":1,"result":[[],"08000002",4],"error":null}"#)
+    c.send(fromClient: true, line: #"{"id":2,"method":"mining.authorize","params":["w","x"]}"#)
+    let h = CoreHarness(linkType: LinkLayer.ethernet(vlans: []).linkType)
+    h.feed(pcap: [UInt8](w.data))
+    #expect(h.lines.count == 3, "\(client) \(server)")
+    #expect(Set(h.lines.map(\.flow)).count == 1, "\(client) \(server): \(h.lines)")
+    #expect(h.lines.map(\.fromA) == [true, false, true], "\(client) \(server)")
+  }
+
   @Test func ipv6ExtensionHeadersAreSkipped() {
     // hop-by-hop (8 bytes) then destination options (8 bytes) before TCP
     let tcp = PacketBuilder.tcp(
