@@ -94,6 +94,10 @@ mw_capture *mw_capture_open_file_with(const char *path, int reader, char *err, s
 
 int mw_capture_linktype(const mw_capture *c) { return c->linktype; }
 
+int mw_capture_is_mapped(const mw_capture *c) { return c->mapped.base != NULL; }
+
+mw_mapped *mw_capture_mapped(mw_capture *c) { return c->mapped.base ? &c->mapped : NULL; }
+
 int64_t mw_capture_offset(const mw_capture *c) {
   if (c->pipeline) return (int64_t)mw_pipeline_offset(c->pipeline);
   if (c->mapped.base) return (int64_t)c->mapped.pos;

@@ -271,6 +271,7 @@ static void decoded_packet(mw_engine *e, const mw_raw_packet *r, const mw_packet
 void mw_engine_packet(mw_engine *e, uint64_t ts_ns, const uint8_t *data, uint32_t caplen,
                       uint32_t wirelen) {
   count_packet(e, ts_ns, wirelen);
+  e->position = e->c.packets;
   if (!data) return;
   mw_packet p;
   if (!mw_decode(e->linktype, data, caplen, &p, e->c.anomalies)) return;
@@ -289,6 +290,8 @@ void mw_engine_packets(mw_engine *e, const mw_raw_packet *batch, uint32_t n) {
 
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an) {
   d->r = *r;
+  d->role = MW_REC_OWN;
+  d->now_ns = d->seq = 0; /* a sharded reader sets them */
   d->ok = mw_decode(e->linktype, r->data, r->caplen, &d->p, an);
   if (d->ok) mw_assign_tenant(e, &d->p);
   d->keyed = d->ok && d->p.l4 != IPPROTO_UDP;
@@ -310,9 +313,52 @@ void mw_engine_decoded(mw_engine *e, mw_decoded *d, uint32_t n) {
     for (uint32_t i = 0; i < n; i++)
       if (d[i].keyed) mw_flow_prefetch_rhythm(e, &d[i].k);
   for (uint32_t i = 0; i < n; i++) {
+    /* A shard's packet time is the whole capture's (a reordered capture's later packets of
+     * other shards have moved it), as one engine's would be. */
+    if (d[i].now_ns > e->now_ns) e->now_ns = d[i].now_ns;
     count_packet(e, d[i].r.ts_ns, d[i].r.wirelen);
+    e->position = d[i].seq ? d[i].seq : e->c.packets;
     if (d[i].ok) decoded_packet(e, &d[i].r, &d[i].p, d[i].keyed ? &d[i].k : NULL);
   }
+}
+
+static bool is_dns(const mw_packet *p) { return p->sport == 53 || p->dport == 53; }
+
+int mw_record_spans_flows(const mw_engine *e, const mw_decoded *d) {
+  if (!d->ok) return 0;
+  const mw_packet *p = &d->p;
+  if (p->l4 == IPPROTO_UDP) return e->names && is_dns(p);
+  if (is_dns(p)) return e->names && p->payload_len > 2;
+  if (!(p->tcp_flags & MW_TCP_SYN) || !e->port_class) return 0;
+  bool ack = (p->tcp_flags & MW_TCP_ACK) != 0;
+  return ack ? (e->port_class[p->sport] & MW_PORT_LOGIN) != 0 : (e->port_class[p->dport] & MW_PORT_PROBE) != 0;
+}
+
+void mw_engine_shared_effect(mw_engine *e, const mw_decoded *d) {
+  if (d->now_ns > e->now_ns) e->now_ns = d->now_ns;
+  uint64_t counted[MW_AN_COUNT];
+  memcpy(counted, e->c.anomalies, sizeof counted);
+  const mw_packet *p = &d->p;
+  if (d->role == MW_REC_SYN) {
+    mw_host_activity_syn(e, p);
+  } else if (d->role == MW_REC_DNS && e->names) {
+    /* The owner emits the lookup; here only the addresses and names are learned. */
+    mw_event_fn fn = e->fn;
+    e->fn = NULL;
+    if (p->l4 == IPPROTO_UDP) mw_dns_inspect(e, p, p->payload, p->payload_len, d->r.ts_ns);
+    else if (p->payload_len > 2) {
+      uint32_t mlen = mw_be16(p->payload), have = p->payload_len - 2;
+      mw_dns_inspect(e, p, p->payload + 2, mlen < have ? mlen : have, d->r.ts_ns);
+    }
+    e->fn = fn;
+  }
+  memcpy(e->c.anomalies, counted, sizeof counted);
+}
+
+uint64_t mw_engine_position(const mw_engine *e) { return e->position; }
+
+void mw_engine_share_seed(mw_engine *e, const mw_engine *from) {
+  memcpy(e->cfg.hash_seed, from->cfg.hash_seed, sizeof e->cfg.hash_seed);
 }
 
 static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, uint64_t ts_ns,

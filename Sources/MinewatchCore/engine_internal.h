@@ -191,6 +191,7 @@ struct mw_engine {
   void *evidence_ctx;
   mw_tenant_rule *tenants; /* sorted by kind, id; NULL when none */
   uint32_t tenant_count;
+  uint64_t position; /* the record being processed: its place in the scan (mw_engine_position) */
 };
 
 /* flow_table.c */
@@ -241,7 +242,26 @@ typedef struct {
   mw_flow_key k; /* ends by mw_engine_decode, hash by mw_engine_decoded, when keyed */
   bool ok;       /* decoded to TCP or UDP */
   bool keyed;    /* TCP: looked up by its flow key */
+  uint8_t role;  /* mw_record_role: sharded scans hand engines more than their own packets */
+  uint64_t now_ns; /* sharded: the capture's packet time up to this record (0 otherwise) */
+  uint64_t seq;    /* sharded: the record's place in the scan, from 1 (0 otherwise) */
 } mw_decoded;
+/* What a record is to the engine that takes it (shards.c). A sharded scan gives each packet to
+ * the engine that owns its flow; what spans flows — pool addresses and names learned from DNS
+ * answers, the logins and probes of host activity — every engine must know as one engine
+ * would, so those packets also reach every other engine, for that effect alone. */
+typedef enum {
+  MW_REC_OWN = 0, /* the engine's own packet: everything */
+  MW_REC_DNS,     /* another engine's DNS packet: its answers learned, nothing emitted or counted */
+  MW_REC_SYN,     /* another engine's SYN: the host activity it makes, nothing else */
+  MW_REC_TICK,    /* the capture's packet time reached a sample point: the engine returns */
+  MW_REC_END,     /* the file has ended (or is malformed here) */
+} mw_record_role;
+/* The effect of another engine's packet (MW_REC_DNS, MW_REC_SYN): the tables it changes, with
+ * the anomalies it would count left to its owner. */
+void mw_engine_shared_effect(mw_engine *e, const mw_decoded *d);
+/* Whether a decoded packet changes state that spans flows (its effect is for every engine). */
+int mw_record_spans_flows(const mw_engine *e, const mw_decoded *d);
 /* Decodes one record as mw_engine_packets does, reading only what stays fixed during a run
  * (link type, tenant rules): safe from another thread. Decoding anomalies are counted into an. */
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an);

@@ -28,5 +28,7 @@ int mw_mapped_next(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen);
 void mw_mapped_release(mw_mapped *m, size_t done);
 void mw_mapped_release_all(mw_mapped *m);
 void mw_mapped_close(mw_mapped *m);
+/* The mapping of a capture opened in place, NULL otherwise (capture_file.c). */
+mw_mapped *mw_capture_mapped(mw_capture *c);
 
 #endif

@@ -402,6 +402,12 @@ void mw_engine_set_evidence_fn(mw_engine *e, mw_evidence_fn fn, void *ctx);
 int mw_engine_flow_evidence(mw_engine *e, uint32_t slot, uint32_t flow_id, int on);
 /* The link type the engine decodes now (evidence files carry it). */
 int mw_engine_linktype(const mw_engine *e);
+/* The place in the scan (from 1, counting every packet of every file) of the packet the
+ * engine is at: the same in one engine and in a sharded scan's engines. */
+uint64_t mw_engine_position(const mw_engine *e);
+/* Gives e the hash seed of `from` (before either has seen a packet): a sharded scan's engines
+ * must place host records and probe bits alike. */
+void mw_engine_share_seed(mw_engine *e, const mw_engine *from);
 
 /* ---- Reading a capture file through libpcap, the loop in C ---- */
 typedef struct mw_capture mw_capture;
@@ -435,6 +441,32 @@ int mw_capture_stats(mw_capture *c, uint64_t *received, uint64_t *dropped, uint6
 /* Bytes of the file consumed so far (for progress), -1 when unknown (stdin). */
 int64_t mw_capture_offset(const mw_capture *c);
 void mw_capture_close(mw_capture *c);
+/* Whether the file is a classic pcap file read in place (the only kind a sharded scan reads). */
+int mw_capture_is_mapped(const mw_capture *c);
+
+/* ---- A sharded scan: one reader thread, several engines (shards.c) ----
+ * The reader walks a mapped capture, decodes each packet and gives it to the engine that owns
+ * its flow (a hash of both ends, the same for both directions); DNS packets and the SYNs that
+ * make host activity reach every engine as well (see mw_record_role), and when the capture's
+ * packet time reaches the next sample point (next_tick_ns, then each tick plus tick_step_ns,
+ * as Pipeline.sampleTimelines schedules it) every engine stops at the same packet. The engines
+ * must share link type, names, tenant rules, port classes and hash seed, and none may change
+ * during the read. seq_base: the packets of the scan's earlier files. */
+enum { MW_SHARDS_MAX = 64 };
+typedef struct mw_shards mw_shards;
+mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint64_t seq_base,
+                           uint64_t next_tick_ns, uint64_t tick_step_ns, char *err, size_t errlen);
+/* Engine k's thread (each k on one thread at a time): processes its records until a sample
+ * point (1), the end of the file (0) or a malformed record (-1, err; the packets before it were
+ * used). The reader's decoding anomalies go to engine 0 at the end. */
+int mw_shards_run(mw_shards *s, int k, char *err, size_t errlen);
+/* After the end: the next sample point, and the packets read (for the next file). */
+uint64_t mw_shards_next_tick(const mw_shards *s);
+uint64_t mw_shards_packets(const mw_shards *s);
+/* Bytes of the file the engines are through (for progress; any thread). */
+int64_t mw_shards_offset(const mw_shards *s);
+/* Stops the reader wherever it is and frees; s may be NULL. */
+void mw_shards_stop(mw_shards *s);
 
 /* ---- Fanout live capture: several capture threads, one engine (live_workers.c) ----
  * workers capture handles on one interface in one PACKET_FANOUT group (hash mode with

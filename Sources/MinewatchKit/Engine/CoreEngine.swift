@@ -192,6 +192,13 @@ public final class CoreEngine {
   /// Packet time: the latest timestamp seen (or advanced to on an idle link).
   public var nowNs: UInt64 { mw_engine_now(raw) }
 
+  /// The place in the scan (from 1) of the packet the engine is at.
+  public var position: UInt64 { mw_engine_position(raw) }
+
+  /// Takes `other`'s hash seed (before either has seen a packet): a sharded scan's engines must
+  /// place host records and probe bits alike.
+  public func shareSeed(with other: CoreEngine) { mw_engine_share_seed(raw, other.raw) }
+
   /// Ends idle flows in the next `buckets` buckets of the table.
   @discardableResult
   public func expireIdle(buckets: UInt32) -> UInt32 { mw_engine_expire_idle(raw, buckets) }

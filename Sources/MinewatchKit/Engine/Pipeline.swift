@@ -42,6 +42,7 @@ public final class Pipeline {
     engine.setPortClasses(login: kindRules.loginPorts, probe: kindRules.probePorts)
     tracker.activityLookup = { [unowned engine] in engine.hostActivity($0) }
     tracker.answeredNameLookup = { [unowned engine] in engine.answeredName($0) }
+    tracker.positionLookup = { [unowned engine] in engine.position }
     tracker.onSessionEnd = { [unowned self] m in
       guard let r = self.report(m) else { return }
       self.hosts.sessionEnded(r)
@@ -117,7 +118,12 @@ public final class Pipeline {
   static let sampleStepNs: UInt64 = 10_000_000_000
   private var nextSampleNs: UInt64 = 0
 
-  /// Samples every open session's bytes and shares when due; returns when it is next due.
+  /// Whether sample points publish the tracker's notes (PushNotes); a sharded scan publishes
+  /// all its trackers' together when every engine has reached the point.
+  var publishesNotes = true
+
+  /// Samples every open session's bytes and shares when due (and publishes the notes that
+  /// compare flows); returns when it is next due.
   @discardableResult
   public func sampleTimelines() -> UInt64 {
     let now = engine.nowNs
@@ -125,6 +131,7 @@ public final class Pipeline {
     if nextSampleNs == 0 { nextSampleNs = now }
     guard now >= nextSampleNs else { return nextSampleNs }
     for m in tracker.openSessions { m.sample(at: now, stats: engine.stats(slot: m.slot, flow: m.flowID)) }
+    if publishesNotes { tracker.publishNotes() }
     nextSampleNs = now + Self.sampleStepNs
     return nextSampleNs
   }
@@ -160,16 +167,63 @@ public final class Pipeline {
 
   /// Ends every flow and builds the report of everything seen.
   public func finish(files: [String], warnings: [String]) -> ScanReport {
-    engine.flush()
-    tracker.closeAll()
+    finish(files: files, warnings: warnings, shards: [])
+  }
+
+  /// As `finish`, for a sharded scan whose other engines' pipelines are `shards` (made by
+  /// `shard()`, each through with the files): every engine ends its flows, then the shards'
+  /// hosts, lookups, counts and anomalies join this pipeline's, and one report is built.
+  func finish(files: [String], warnings: [String], shards: [Pipeline]) -> ScanReport {
+    let all = [self] + shards
+    tracker.pushNotes.publish(all.map(\.tracker))
+    for p in all {
+      p.engine.flush()
+      p.tracker.closeAll()
+    }
     evidence?.finishAll()
-    let c = engine.counters
+    var packets: UInt64 = 0
+    var bytes: UInt64 = 0
+    var first = UInt64.max
+    var last: UInt64 = 0
+    for p in all {
+      let c = p.engine.counters
+      packets += c.packets
+      bytes += c.bytes
+      if c.packets > 0 && c.first_ns > 0 {
+        first = min(first, c.first_ns)
+        last = max(last, c.last_ns)
+      }
+    }
+    for p in shards {
+      hosts.absorb(p.hosts)
+      tracker.absorbLookups(p.tracker)
+    }
+    // The trackers' and host tables' counts came with them; the engines' are added here.
+    var anomalies = self.anomalies
+    for p in shards { for (k, v) in p.engine.anomalies { anomalies[k, default: 0] += v } }
     let capture = ScanReport.Capture(
-      files: files, packets: c.packets, bytes: c.bytes, startNs: c.first_ns, endNs: c.last_ns,
+      files: files, packets: packets, bytes: bytes, startNs: first == .max ? 0 : first, endNs: last,
       warnings: warnings)
     var report = builder.build(capture: capture, anomalies: anomalies)
     report.assets = assets
     return report
+  }
+
+  /// Another engine's pipeline for a sharded scan: the same signatures, limits, site settings
+  /// and verdicts, the engine's hash seed, the notes that compare flows shared; its own host
+  /// table (joined at the end). Evidence is not recorded by shards.
+  func shard(index: Int) throws -> Pipeline {
+    let p = try Pipeline(
+      signatures: signatures, limits: limits, hosts: HostTable(maxHosts: hosts.maxHosts, maxListed: hosts.maxListed))
+    p.engine.shareSeed(with: engine)
+    p.internalNetworks = internalNetworks
+    try p.useAssets(assets)
+    p.kindRules = kindRules
+    for v in tracker.verified.values.flatMap(\.values) { p.addVerified(v) }
+    p.tracker.pushNotes = tracker.pushNotes
+    p.tracker.shardIndex = index
+    p.publishesNotes = false
+    return p
   }
 
   /// Every anomaly name the pipeline can count (the C core's, the session layer's, the host

@@ -71,9 +71,9 @@ public final class Scanner {
     pipeline = try Pipeline(signatures: signatures, limits: limits, hosts: hosts)
   }
 
-  /// Threads a scan uses unless told: two where there are two cores (the reader and the
-  /// engine; more are not used yet), else one.
-  public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1 }
+  /// Threads a scan uses unless told: one per core (a reader and an engine on two; a reader
+  /// and engines sharing the flows on more, ShardedScan), at most 16.
+  public static var defaultThreads: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 16) }
 
   public func scan(
     files: [String], reader: CaptureReader = .mapped, threads: Int = 1,
@@ -82,6 +82,10 @@ public final class Scanner {
     throws -> ScanReport
   {
     let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader, threads: threads)
+    let engines = min(threads - 1, Int(MW_SHARDS_MAX))
+    if engines >= 2, pipeline.evidence == nil, captures.files.allSatisfy({ mw_capture_is_mapped($0.handle) != 0 }) {
+      return try ShardedScan(primary: pipeline, engines: engines).run(captures, progress: progress)
+    }
     var warnings: [String] = []
     let start = Date()
     pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock

@@ -22,6 +22,12 @@ public final class HostTable {
       shares += s.sharesSubmitted
       spans.insert(s.firstNs, s.lastNs)
     }
+
+    mutating func absorb(_ o: Work) {
+      hashes += o.hashes
+      shares += o.shares
+      spans.formUnion(o.spans)
+    }
   }
 
   /// Connections to a pool's name or address that never carried a byte of payload: a miner
@@ -118,6 +124,42 @@ public final class HostTable {
     update(proxy) { e in
       if e.served.count < Self.maxServed { e.served.insert(client) }
       e.lastNs = max(e.lastNs, ns)
+    }
+  }
+
+  /// Takes in another table's hosts (a sharded scan's other engines, each through its flows):
+  /// a host that both hold gets the sum of its figures, its sessions listed together (the
+  /// report orders them), the union of its spans and of the clients it served.
+  func absorb(_ other: HostTable) {
+    for (k, v) in other.counts { counts[k, default: 0] += v }
+    for (ip, o) in other.entries.sorted(by: { $0.key < $1.key }) {
+      update(ip) { e in
+        e.sessionsEnded += o.sessionsEnded
+        e.lastNs = max(e.lastNs, o.lastNs)
+        e.mining.formUnion(o.mining)
+        e.egressBytes += o.egressBytes
+        e.ingressBytes += o.ingressBytes
+        for (algorithm, w) in o.work { e.work[algorithm, default: Work()].absorb(w) }
+        for s in o.sessions {
+          if listed < maxListed {
+            e.sessions.append(s)
+            listed += 1
+          } else {
+            count(.sessionsNotListed)
+          }
+        }
+        if let f = o.failed {
+          var mine = e.failed ?? FailedConnections()
+          mine.count += f.count
+          mine.firstNs = min(mine.firstNs, f.firstNs)
+          mine.lastNs = max(mine.lastNs, f.lastNs)
+          for name in f.pools where mine.pools.count < FailedConnections.maxPools && !mine.pools.contains(name) {
+            mine.pools.append(name)
+          }
+          e.failed = mine
+        }
+        for c in o.served where e.served.count < Self.maxServed { e.served.insert(c) }
+      }
     }
   }
 

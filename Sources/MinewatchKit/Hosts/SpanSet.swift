@@ -32,6 +32,11 @@ public struct SpanSet: Sendable, Equatable {
     }
   }
 
+  /// Adds every interval of `other` (a sharded scan joining a host's figures).
+  public mutating func formUnion(_ other: SpanSet) {
+    for iv in other.intervals { insert(iv.start, iv.end) }
+  }
+
   private func gap(_ i: Int) -> UInt64 { intervals[i + 1].start &- intervals[i].end }
 
   /// Seconds covered.

@@ -161,9 +161,10 @@ struct SuspectPushes {
     var hint: String?
   }
 
-  private(set) var byFlow: [UInt32: Flow] = [:]
+  /// By flow: the engine's index in the upper half, its flow id in the lower.
+  private(set) var byFlow: [UInt64: Flow] = [:]
 
-  mutating func note(flow: UInt32, server: Endpoint, times: [UInt64], hint: String?) {
+  mutating func note(flow: UInt64, server: Endpoint, times: [UInt64], hint: String?) {
     if byFlow[flow] == nil, byFlow.count >= Self.maxFlows,
       let oldest = byFlow.min(by: { ($0.value.times.last ?? 0) < ($1.value.times.last ?? 0) })
     {
@@ -180,7 +181,7 @@ struct SuspectPushes {
   }
 
   /// Other flows that most of these pushes coincide with (at least two pushes, at least half).
-  func coinciding(_ pushes: [UInt64], excluding flow: UInt32) -> Coincidence? {
+  func coinciding(_ pushes: [UInt64], excluding flow: UInt64) -> Coincidence? {
     var c = Coincidence()
     for (id, other) in byFlow where id != flow {
       let matched = pushes.filter { p in

@@ -58,7 +58,7 @@ public final class SessionTracker: CoreEventSink {
       return nil
     }
     let s = MiningSession(flowID: flow, slot: slot, a: a, b: b, at: at)
-    s.onJob = { [unowned self] label, ns in self.jobs.note(label, at: ns) }
+    s.onJob = { [unowned self] label, ns in self.noteLater(.job(label: label, ns: ns)) }
     if let lookup = activityLookup {
       for ip in [a.ip, b.ip] { if let act = lookup(ip) { s.activityAtStart[ip] = act } }
     }
@@ -229,10 +229,24 @@ public final class SessionTracker: CoreEventSink {
     )
   }
 
-  /// Job pushes of readable miners by algorithm, to compare encrypted flows' pushes with.
-  private(set) var jobs = JobTimes()
-  /// Pushes of the flows judged by rhythm, to compare them with each other.
-  private(set) var suspects = SuspectPushes()
+  /// Job pushes of readable miners by algorithm and pushes of the flows judged by rhythm, to
+  /// compare encrypted flows' pushes with; shared by the trackers of a sharded scan.
+  var pushNotes = PushNotes()
+  /// Notes made since the last sample point (PushNotes.publish).
+  var pendingNotes: [PushNotes.Pending] = []
+  /// Where in the scan the engine is (the packet that makes a note).
+  var positionLookup: (() -> UInt64)?
+  /// This tracker's place among a sharded scan's (0 alone): flow ids are each engine's own.
+  var shardIndex = 0
+
+  private func noteLater(_ note: PushNotes.Note) {
+    pendingNotes.append(PushNotes.Pending(position: positionLookup?() ?? 0, note: note))
+  }
+
+  /// Publishes this tracker's notes (a lone tracker: the daemon, a one-engine scan).
+  func publishNotes() { pushNotes.publish([self]) }
+
+  private func flowKey(_ flowID: UInt32) -> UInt64 { UInt64(shardIndex) << 32 | UInt64(flowID) }
 
   /// A verdict with what other flows say of it: pushes that coincide with readable miners' job
   /// pushes of one algorithm (a new block reaches every miner of a coin at once) strengthen it
@@ -240,14 +254,14 @@ public final class SessionTracker: CoreEventSink {
   private func corroborate(_ s: MiningSession, _ verdict: RhythmJudge.Verdict) {
     var v = verdict
     let pushes = s.rhythm?.recentPushes.filter { $0.size >= RhythmJudge.minPushSize }.map(\.ns) ?? []
-    if let c = jobs.coinciding(pushes) {
+    if let c = pushNotes.jobs.coinciding(pushes) {
       v.reasons.append(
         "\(c.matched) of its last \(pushes.count) pushes came within 2 s of job pushes to readable \(c.label) miners"
       )
       let algorithm = ReportBuilder.canonicalAlgorithm(c.label)
       if signatures.algorithms[algorithm] != nil { s.algorithmHint = c.label }
     }
-    if let c = suspects.coinciding(pushes, excluding: s.flowID) {
+    if let c = pushNotes.suspects.coinciding(pushes, excluding: flowKey(s.flowID)) {
       // Other suspects pushed at the same moments: one coin's blocks, seen on several flows.
       var reason =
         "\(c.matched) of its last \(pushes.count) pushes came within 2 s of pushes on \(c.flows) other encrypted flow(s) with a miner's rhythm, to \(c.servers.count) server(s)"
@@ -258,7 +272,7 @@ public final class SessionTracker: CoreEventSink {
       v.reasons.append(reason)
     }
     if let server = s.server {
-      suspects.note(flow: s.flowID, server: server, times: pushes, hint: s.algorithmHint)
+      noteLater(.suspect(flow: flowKey(s.flowID), server: server, times: pushes, hint: s.algorithmHint))
     }
     s.rhythmVerdict = v
   }
@@ -290,6 +304,27 @@ public final class SessionTracker: CoreEventSink {
       lookupEntries += 1
     } else {
       count(.lookupTableFull)
+    }
+  }
+
+  /// Takes in another tracker's lookups (a sharded scan's other engines): a name both hold
+  /// gets the sum of its queries and the wider span.
+  func absorbLookups(_ other: SessionTracker) {
+    for (k, v) in other.counts { counts[k, default: 0] += v }
+    for (host, names) in other.lookups.sorted(by: { $0.key < $1.key }) {
+      for (name, l) in names.sorted(by: { $0.key < $1.key }) {
+        if var mine = lookups[host]?[name] {
+          mine.queries += l.queries
+          mine.firstNs = min(mine.firstNs, l.firstNs)
+          mine.lastNs = max(mine.lastNs, l.lastNs)
+          lookups[host]![name] = mine
+        } else if lookupEntries < maxLookupEntries && (lookups[host]?.count ?? 0) < maxLookupsPerHost {
+          lookups[host, default: [:]][name] = l
+          lookupEntries += 1
+        } else {
+          count(.lookupTableFull)
+        }
+      }
     }
   }
 
