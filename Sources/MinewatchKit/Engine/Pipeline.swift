@@ -214,7 +214,8 @@ public final class Pipeline {
   /// table (joined at the end). Evidence is not recorded by shards.
   func shard(index: Int) throws -> Pipeline {
     let p = try Pipeline(
-      signatures: signatures, limits: limits, hosts: HostTable(maxHosts: hosts.maxHosts, maxListed: hosts.maxListed))
+      signatures: signatures, limits: limits,
+      hosts: HostTable(maxHosts: hosts.maxHosts, maxListed: hosts.maxListed))
     p.engine.shareSeed(with: engine)
     p.internalNetworks = internalNetworks
     try p.useAssets(assets)

@@ -83,7 +83,9 @@ public final class Scanner {
   {
     let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader, threads: threads)
     let engines = min(threads - 1, Int(MW_SHARDS_MAX))
-    if engines >= 2, pipeline.evidence == nil, captures.files.allSatisfy({ mw_capture_is_mapped($0.handle) != 0 }) {
+    if engines >= 2, pipeline.evidence == nil,
+      captures.files.allSatisfy({ mw_capture_is_mapped($0.handle) != 0 })
+    {
       return try ShardedScan(primary: pipeline, engines: engines).run(captures, progress: progress)
     }
     var warnings: [String] = []

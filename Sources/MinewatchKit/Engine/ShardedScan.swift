@@ -37,7 +37,8 @@ final class ShardedScan: @unchecked Sendable {
       let raws: [OpaquePointer?] = pipelines.map { $0.engine.raw }
       guard
         let shards = mw_shards_start(
-          capture, raws, Int32(pipelines.count), packetsBefore, nextSample, Pipeline.sampleStepNs, &err, err.count)
+          capture, raws, Int32(pipelines.count), packetsBefore, nextSample, Pipeline.sampleStepNs, &err,
+          err.count)
       else { throw MinewatchError.unreadable("\(path): \(cText(err))") }
       reading = shards
       defer {
@@ -65,11 +66,14 @@ final class ShardedScan: @unchecked Sendable {
               elapsed: Date().timeIntervalSince(start)))
         })
       done.wait()
-      if let message = ends.failure { warnings.append("\(path): \(message); reporting what was read before it") }
+      if let message = ends.failure {
+        warnings.append("\(path): \(message); reporting what was read before it")
+      }
       packetsBefore = mw_shards_packets(shards)
       nextSample = mw_shards_next_tick(shards)
     }
-    return primary.finish(files: captures.files.map(\.path), warnings: warnings, shards: Array(pipelines.dropFirst()))
+    return primary.finish(
+      files: captures.files.map(\.path), warnings: warnings, shards: Array(pipelines.dropFirst()))
   }
 
   /// Engine k's thread: its records until the file ends, meeting the others at each sample

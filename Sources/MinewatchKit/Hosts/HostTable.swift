@@ -153,7 +153,8 @@ public final class HostTable {
           mine.count += f.count
           mine.firstNs = min(mine.firstNs, f.firstNs)
           mine.lastNs = max(mine.lastNs, f.lastNs)
-          for name in f.pools where mine.pools.count < FailedConnections.maxPools && !mine.pools.contains(name) {
+          for name in f.pools
+          where mine.pools.count < FailedConnections.maxPools && !mine.pools.contains(name) {
             mine.pools.append(name)
           }
           e.failed = mine
