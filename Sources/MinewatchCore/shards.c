@@ -18,7 +18,7 @@
  * Rings: one per engine, single producer and single consumer, handed over MW_SH_PUBLISH records
  * at a time. The reader waits for room in a full ring; an engine waits for records. Both spin
  * briefly, then sleep on one condition variable (see mapped_pipeline.c for why). */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "engine_internal.h"
 #include "mapped_pcap.h"
 
@@ -166,6 +166,7 @@ static bool to_every_engine(mw_shards *s, mw_record_role role, size_t start) {
 
 static void *read_and_deal(void *arg) {
   mw_shards *s = arg;
+  pthread_setname_np(pthread_self(), "mw-shard-reader");
   for (uint64_t i = 0;; i++) {
     if (i % MW_SH_RELEASE_EVERY == 0) {
       size_t oldest = oldest_in_use(s);
