@@ -252,6 +252,7 @@ typedef struct {
  * would, so those packets also reach every other engine, for that effect alone. */
 typedef enum {
   MW_REC_OWN = 0, /* the engine's own packet: everything */
+  MW_REC_RAW,     /* the engine's own packet, not decoded yet: the engine decodes it first */
   MW_REC_DNS,     /* another engine's DNS packet: its answers learned, nothing emitted or counted */
   MW_REC_SYN,     /* another engine's SYN: the host activity it makes, nothing else */
   MW_REC_TICK,    /* the capture's packet time reached a sample point: the engine returns */

@@ -22,6 +22,7 @@
 #include "engine_internal.h"
 #include "mapped_pcap.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -113,26 +114,63 @@ static void written(mw_shards *s, int k) {
   if (++r->local - atomic_load_explicit(&r->produced, memory_order_relaxed) >= MW_SH_PUBLISH) publish(s, k);
 }
 
-/* The owner of a decoded packet: a keyed mix of its ends in canonical order, so that both
- * directions agree. Not the flow table's hash (the engines hash again with theirs); the seed
- * keeps an outsider from steering every flow to one engine. */
-static int owner_of(const mw_shards *s, const mw_decoded *d) {
-  if (!d->ok) return (int)(s->seq % (uint64_t)s->n); /* only counted: spread them */
-  mw_flow_key k;
-  const mw_flow_key *key = &d->k;
-  if (!d->keyed) {
-    mw_flow_key_canon(&d->p, &k);
-    key = &k;
-  }
+/* The owner of a flow: a keyed mix of its ends in canonical order, so that both directions
+ * agree. Not the flow table's hash (the engines hash again with theirs); the seed keeps an
+ * outsider from steering every flow to one engine. */
+static int owner_of_key(const mw_shards *s, uint8_t family, const mw_flow_key *key) {
   uint64_t w[4];
   memcpy(w, key->a0, 16);
   memcpy(w + 2, key->a1, 16);
   const uint64_t mul = 0x9e3779b97f4a7c15ull;
-  uint64_t h = s->seed ^ d->p.family;
+  uint64_t h = s->seed ^ family;
   for (int i = 0; i < 4; i++) h = (h ^ w[i]) * mul;
   h = (h ^ ((uint64_t)key->p0 << 32 | (uint64_t)key->p1 << 16 | key->tenant)) * mul;
   h ^= h >> 31;
   return (int)(((h >> 32) * (uint64_t)s->n) >> 32);
+}
+
+/* The owner of a packet the reader decoded. */
+static int owner_of(const mw_shards *s, const mw_decoded *d) {
+  if (!d->ok) return (int)(s->seq % (uint64_t)s->n); /* only counted: spread them */
+  if (d->keyed) return owner_of_key(s, d->p.family, &d->k);
+  mw_flow_key k;
+  mw_flow_key_canon(&d->p, &k);
+  return owner_of_key(s, d->p.family, &k);
+}
+
+/* The owner of the commonest packet — TCP or UDP in IPv4 in untagged Ethernet — read from its
+ * headers alone, or -1 when the packet needs the whole decoder here: another link or layer,
+ * a tunnel's port, or a packet whose effect spans flows (DNS, a SYN on a login or probe port),
+ * which the reader must decode to hand to every engine. Decoding the rest is left to its
+ * engine: with full decoding the reader was the slowest thread of a sharded scan. The owner is
+ * the one the whole decoder's fields give (mw_decode reads these same bytes for such a packet,
+ * no tunnel, so no tenant); when mw_decode would refuse the packet, its engine counts it. */
+static int owner_at_a_glance(const mw_shards *s, const mw_raw_packet *r) {
+  const uint8_t *f = r->data;
+  uint32_t len = r->caplen;
+  if (s->proto->linktype != MW_LT_ETHERNET || len < 14 + 20 || mw_be16(f + 12) != 0x0800) return -1;
+  const uint8_t *ip = f + 14;
+  uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || len < 14 + ihl + 8 || (mw_be16(ip + 6) & 0x1fff) != 0) return -1;
+  const uint8_t *l4 = ip + ihl;
+  uint16_t sport = mw_be16(l4), dport = mw_be16(l4 + 2);
+  if (sport == 53 || dport == 53) return -1;
+  if (ip[9] == IPPROTO_TCP) {
+    if (len < 14 + ihl + 20) return -1;
+    uint8_t flags = l4[13];
+    if ((flags & MW_TCP_SYN) && s->proto->port_class &&
+        ((s->proto->port_class[dport] & MW_PORT_PROBE) || (s->proto->port_class[sport] & MW_PORT_LOGIN)))
+      return -1;
+  } else if (ip[9] == IPPROTO_UDP) {
+    if (dport == 4789 || dport == 6081 || sport == 2152 || dport == 2152 || sport == 3544 || dport == 3544)
+      return -1; /* VXLAN, Geneve, GTP-U, Teredo: decode.c may find a tunnel */
+  } else {
+    return -1;
+  }
+  mw_packet p = {.family = 4, .src = ip + 12, .dst = ip + 16, .sport = sport, .dport = dport};
+  mw_flow_key k;
+  mw_flow_key_canon(&p, &k);
+  return owner_of_key(s, 4, &k);
 }
 
 /* The oldest file offset an engine may still read (pages before it can go). */
@@ -164,6 +202,15 @@ static bool to_every_engine(mw_shards *s, mw_record_role role, size_t start) {
   return true;
 }
 
+/* After a record: a sample point for every engine when packet time has reached it. False when
+ * told to stop. */
+static bool tick_if_due(mw_shards *s, size_t start) {
+  if (s->next_tick == 0 || s->now_ns < s->next_tick) return true;
+  if (!to_every_engine(s, MW_REC_TICK, start)) return false;
+  s->next_tick = s->now_ns + s->tick_step;
+  return true;
+}
+
 static void *read_and_deal(void *arg) {
   mw_shards *s = arg;
   pthread_setname_np(pthread_self(), "mw-shard-reader");
@@ -184,6 +231,18 @@ static void *read_and_deal(void *arg) {
     s->seq++;
     atomic_store_explicit(&s->packets_read, s->seq, memory_order_relaxed);
     if (r.ts_ns > s->now_ns) s->now_ns = r.ts_ns;
+    int glance = s->n > 1 ? owner_at_a_glance(s, &r) : 0;
+    if (glance >= 0) {
+      mw_decoded *slot = slot_in(s, glance, start);
+      if (!slot) return NULL;
+      slot->r = r;
+      slot->role = MW_REC_RAW;
+      slot->now_ns = s->now_ns;
+      slot->seq = s->seq;
+      written(s, glance);
+      if (!tick_if_due(s, start)) return NULL;
+      continue;
+    }
     mw_decoded d;
     mw_engine_decode(s->proto, &r, &d, s->anomalies);
     d.now_ns = s->now_ns;
@@ -204,10 +263,7 @@ static void *read_and_deal(void *arg) {
         written(s, k);
       }
     }
-    if (s->next_tick != 0 && s->now_ns >= s->next_tick) {
-      if (!to_every_engine(s, MW_REC_TICK, start)) return NULL;
-      s->next_tick = s->now_ns + s->tick_step;
-    }
+    if (!tick_if_due(s, start)) return NULL;
   }
 }
 
@@ -291,13 +347,28 @@ int mw_shards_run(mw_shards *s, int k, char *err, size_t errlen) {
   if (k < 0 || k >= s->n) return -1;
   mw_shard_ring *r = s->ring[k];
   mw_engine *e = s->engines[k];
+  if (k > 0) { /* the caller's own thread (engine 0) keeps its name */
+    char name[16];
+    snprintf(name, sizeof name, "mw-engine-%d", k);
+    pthread_setname_np(pthread_self(), name);
+  }
   uint64_t consumed = atomic_load_explicit(&r->consumed, memory_order_relaxed);
   for (;;) {
     uint64_t produced = records_after(s, r, consumed);
     uint32_t slot = (uint32_t)(consumed % MW_SH_RING), n = 0;
     while (n < MW_BATCH && consumed + n < produced && slot + n < MW_SH_RING &&
-           r->rec[slot + n].role == MW_REC_OWN)
+           r->rec[slot + n].role <= MW_REC_RAW) {
+      mw_decoded *d = &r->rec[slot + n];
+      if (d->role == MW_REC_RAW) {
+        /* Decoded here, as one engine would: its anomalies are this engine's to count. */
+        uint64_t now = d->now_ns, seq = d->seq;
+        mw_raw_packet raw = d->r;
+        mw_engine_decode(e, &raw, d, e->c.anomalies);
+        d->now_ns = now;
+        d->seq = seq;
+      }
       n++;
+    }
     if (n) {
       mw_engine_decoded(e, &r->rec[slot], n);
       consumed += n;
