@@ -2,7 +2,8 @@
 # Times, as whole processes on the same cached file, alternating rounds (BENCH_ROUNDS, 7 unless
 # set: a machine shared with others moves single rounds by half): `cat` into /dev/null (reading
 # the bytes at all), the plain libpcap loop (the limit), that loop with a
-# 1 MiB read buffer, `minewatch scan` (mapped reader, its default threads), the same scan on one
+# 1 MiB read buffer, `minewatch scan` (mapped reader, its default threads: a reader and an
+# engine on two cores, a reader and engines sharing the flows on more), the same scan on one
 # thread (`--threads 1`) and `minewatch scan --reader libpcap`, ndpiReader when NDPI_READER names
 # one (nDPI built beside the project), and, when
 # MW_BASELINE names another minewatch binary (an earlier commit), that one too. Prints the best
@@ -30,8 +31,15 @@ for _ in range(ROUNDS):
     t, out = timed([mw, "scan", "--format", "json", "--quiet", pcap]); times["minewatch"].append(t)
     report = json.loads(out)
     t, out1 = timed([mw, "scan", "--threads", "1", "--format", "json", "--quiet", pcap]); times["mw1"].append(t)
-    if json.loads(out1) != report:
+    one = json.loads(out1)
+    # On three cores or more the default shares the flows among engines, each with tables of
+    # the stated sizes: counts of what did not fit (evictions) may be lower, nothing else moves.
+    pressure = {"flow_table_eviction", "stream_reclaimed", "stream_buffers_exhausted", "rhythm_evicted"}
+    def findings(r):
+        return {**r, "anomalies": {k: v for k, v in r["anomalies"].items() if k not in pressure}}
+    if findings(one) != findings(report):
         sys.exit("the one-thread scan's report differs from the default scan's")
+    limits_one = {k: v for k, v in one["anomalies"].items() if k in pressure}
     t, _ = timed([mw, "scan", "--reader", "libpcap", "--format", "json", "--quiet", pcap]); times["mwlibpcap"].append(t)
     if baseline:
         t, _ = timed([baseline, "scan", "--format", "json", "--quiet", pcap]); times["baseline"].append(t)
@@ -55,7 +63,7 @@ for k, label in (("cat", "cat > /dev/null"), ("plain", "libpcap loop"), ("buffer
         print(f"{label:18} {spread(times[k])}  {packets / min(times[k]) / 1e6:5.2f} M packets/s")
 print(f"ratio to the limit {ratios('plain', 'minewatch')}  (plain libpcap loop / minewatch scan)")
 print(f"  on one thread    {ratios('plain', 'mw1')}  (plain libpcap loop / minewatch scan --threads 1)")
-print(f"two threads vs one {ratios('mw1', 'minewatch')}  (--threads 1 / the default)")
+print(f"default vs one    {ratios('mw1', 'minewatch')}  (--threads 1 / the default, {os.cpu_count()} cores)")
 print(f"ratio to buffered  {ratios('buffered', 'minewatch')}  (the same loop with a 1 MiB buffer / minewatch)")
 print(f"ratio to cat       {ratios('cat', 'minewatch')}  (cat > /dev/null / minewatch)")
 print(f"mapped vs libpcap  {ratios('mwlibpcap', 'minewatch')}  (scan through libpcap / scan of the mapped file)")
@@ -68,4 +76,6 @@ if sigs100k:
     print(f"load 100k names    {spread(times['load100k'])}  (signatures check: parse, validate, build the match table)")
 t = report["totals"]
 print(f"found              {t['hosts']} mining hosts, {t['sessions']} sessions, anomalies {report['anomalies']}")
+if limits_one != {k: v for k, v in report["anomalies"].items() if k in pressure}:
+    print(f"one engine's       table-limit counts {limits_one} (the default's engines each hold tables of that size)")
 PY
