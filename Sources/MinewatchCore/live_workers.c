@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
   MW_LW_RECORDS = 8192,       /* decoded records a worker may be ahead of the engine */
@@ -204,11 +205,23 @@ static void *capture_worker(void *arg) {
   return NULL;
 }
 
+static void discard(u_char *user, const struct pcap_pkthdr *h, const u_char *data) {
+  (void)user;
+  (void)h;
+  (void)data;
+}
+
 /* Opens one member of the group; the first makes the group (the kernel picks an id no other
- * process uses), the others join it by that id. */
+ * process uses), the others join it by that id.
+ *
+ * A handle receives every packet of the interface from its activation until it joins the
+ * group, while the members already joined receive them too: each packet of that window would
+ * reach the engine twice (a duplicated TCP segment counts as a retransmission, packets and
+ * bytes twice). So the handle takes nothing until it has joined: a filter that refuses every
+ * packet first, what was queued before it thrown away, the join, then the configured filter. */
 static pcap_t *open_member(const char *iface, int snaplen, int buffer_bytes, int promisc, int immediate,
                            const char *filter, int *group_id, char *err, size_t errlen) {
-  pcap_t *p = mw_pcap_open_live(iface, snaplen, buffer_bytes, promisc, immediate, MW_LW_TIMEOUT_MS, filter, err,
+  pcap_t *p = mw_pcap_open_live(iface, snaplen, buffer_bytes, promisc, immediate, MW_LW_TIMEOUT_MS, NULL, err,
                                 errlen);
   if (!p) return NULL;
   char pcap_err[PCAP_ERRBUF_SIZE] = {0};
@@ -217,6 +230,19 @@ static pcap_t *open_member(const char *iface, int snaplen, int buffer_bytes, int
     pcap_close(p);
     return NULL;
   }
+  struct bpf_insn refuse = BPF_STMT(BPF_RET | BPF_K, 0);
+  struct bpf_program nothing = {1, &refuse};
+  if (pcap_setfilter(p, &nothing) < 0) {
+    snprintf(err, errlen, "%s: cannot set a filter: %s", iface, pcap_geterr(p));
+    pcap_close(p);
+    return NULL;
+  }
+  /* What arrived before the filter is thrown away: libpcap filters the blocks already in the
+   * ring in userland, the one the kernel was filling too once it is handed over (at the block
+   * timeout, MW_LW_TIMEOUT_MS); a read after that takes them all. Bounded: nothing more is
+   * queued now. */
+  usleep(4 * MW_LW_TIMEOUT_MS * 1000);
+  for (int reads = 0; reads < 4096 && pcap_dispatch(p, MW_LW_DISPATCH, discard, NULL) > 0; reads++) {}
   int fd = pcap_fileno(p);
   /* The id in the low 16 bits, mode and flags in the high: the first member asks the kernel for
    * an id no other group in this network namespace has (PACKET_FANOUT_FLAG_UNIQUEID). */
@@ -237,6 +263,20 @@ static pcap_t *open_member(const char *iface, int snaplen, int buffer_bytes, int
       return NULL;
     }
     *group_id = (int)(got & 0xffff);
+  }
+  /* Joined: from now on the kernel gives this handle its share only. */
+  struct bpf_program prog;
+  if (pcap_compile(p, &prog, filter && filter[0] ? filter : "", 1, PCAP_NETMASK_UNKNOWN) < 0) {
+    snprintf(err, errlen, "filter '%s': %s", filter ? filter : "", pcap_geterr(p));
+    pcap_close(p);
+    return NULL;
+  }
+  int rc = pcap_setfilter(p, &prog);
+  pcap_freecode(&prog);
+  if (rc < 0) {
+    snprintf(err, errlen, "%s: cannot set the filter: %s", iface, pcap_geterr(p));
+    pcap_close(p);
+    return NULL;
   }
   return p;
 }

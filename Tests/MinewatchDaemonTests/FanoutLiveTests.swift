@@ -212,6 +212,79 @@ struct FanoutLiveTests {
     #expect((summary["anomalies"] as? [String: Any])?["bad_udp_header"] as? Int == 12, "\(summary)")
   }
 
+  /// A handle receives every packet of the interface from its activation until it joins the
+  /// fanout group, while the members already in it receive them too: without care, the packets
+  /// of that moment reach the engine twice. The daemon starts while a miner's stream is already
+  /// flowing (45,000 submits a second, their TCP sequence numbers rising): a segment seen twice
+  /// would count as a retransmission.
+  @Test func startingWhileTrafficFlowsTakesNoPacketTwice() throws {
+    let path = Paths.scratch("fanout-startup.pcap")
+    let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
+    let c = Conversation(
+      writer: w, client: Peer("10.62.0.5", 41_000), server: Peer("203.0.113.77", 3333),
+      startNs: 1_764_000_000 * 1_000_000_000)
+    c.send(fromClient: true, line: #"{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}"#)
+    c.send(
+      fromClient: false,
+      line: #"{"id":1,"result":[[["mining.notify","ae6812eb4cd7735a"]],"08000002",4],"error":null}"#)
+    c.send(fromClient: true, line: #"{"id":2,"method":"mining.authorize","params":["lab.rig9","x"]}"#)
+    for i in 0..<135_000 {
+      c.advance(seconds: 0.000_022)
+      c.send(
+        fromClient: true,
+        line:
+          #"{"id":\#(i + 3),"method":"mining.submit","params":["lab.rig9","1","00000000","5f5e1000","\#(String(i, radix: 16))"]}"#
+      )
+    }
+    w.close()
+    let ns = "mwstart\(getpid())"
+    let dir = Paths.scratch("fanout-startup")
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { _ = try? LiveDaemonTests.sh(["ip", "netns", "del", ns]) }
+    try LiveDaemonTests.vethNamespace(ns, "sw0", "sw1")
+    // The stream first, at its own pace (3 s); the daemon starts into it.
+    let replay = Process()
+    replay.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    replay.arguments = ["netns", "exec", ns, "tcpreplay", "-q", "-i", "sw0", "--pps", "45000", path]
+    replay.standardOutput = FileHandle.nullDevice
+    replay.standardError = FileHandle.nullDevice
+    try replay.run()
+    usleep(500_000)
+    let log = dir + "/alerts.jsonl"
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    daemon.arguments = [
+      "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "sw1", "--workers", "2", "--syslog", "none",
+      "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor", "startup",
+    ]
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle.nullDevice
+    try daemon.run()
+    defer {
+      if daemon.isRunning {
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+      }
+    }
+    replay.waitUntilExit()
+    usleep(1_500_000)
+    kill(daemon.processIdentifier, SIGTERM)
+    daemon.waitUntilExit()
+    #expect(daemon.terminationStatus == 0)
+    let alerts = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
+    let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
+    // The daemon joined the stream early: thousands of its segments went through the engine.
+    #expect((summary["packets"] as? Int ?? 0) > 10_000, "\(summary)")
+    let ended = alerts.filter { $0["event"] as? String == "session_end" }
+    #expect(ended.reduce(0) { $0 + ($1["shares_submitted"] as? Int ?? 0) } > 10_000, "\(ended)")
+    let anomalies = summary["anomalies"] as? [String: Any] ?? [:]
+    #expect(anomalies["tcp_retransmission"] == nil, "\(anomalies)")
+    #expect((summary["capture_dropped"] as? Int ?? 0) == 0)
+  }
+
   /// Records in a classic pcap file (little-endian, as PcapWriter writes it).
   static func packetCount(_ path: String) -> Int {
     guard let data = FileManager.default.contents(atPath: path) else { return 0 }
