@@ -4,6 +4,8 @@
 
 #include "engine_internal.h"
 
+#include <stdio.h>
+
 typedef struct {
   const uint8_t *base;
   size_t len;
@@ -28,7 +30,10 @@ int mw_mapped_next(mw_mapped *m, mw_raw_packet *r, char *err, size_t errlen);
 void mw_mapped_release(mw_mapped *m, size_t done);
 void mw_mapped_release_all(mw_mapped *m);
 void mw_mapped_close(mw_mapped *m);
-/* The mapping of a capture opened in place, NULL otherwise (capture_file.c). */
+/* The mapping of a capture opened in place, NULL otherwise; libpcap's handle of one read
+ * through libpcap, NULL otherwise; its FILE, NULL for stdin (capture_file.c). */
 mw_mapped *mw_capture_mapped(mw_capture *c);
+struct pcap *mw_capture_pcap(mw_capture *c);
+FILE *mw_capture_stream(mw_capture *c);
 
 #endif

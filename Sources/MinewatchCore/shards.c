@@ -23,6 +23,7 @@
 #include "mapped_pcap.h"
 
 #include <netinet/in.h>
+#include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,18 +31,26 @@
 #include <time.h>
 
 enum { MW_SH_RING = 1024, MW_SH_PUBLISH = 8, MW_SH_SPINS = 256, MW_SH_RELEASE_EVERY = 4096 };
+/* A file libpcap reads (pcapng, stdin, a pipe): each packet's bytes are copied into this arena,
+ * where they stay until every engine is past them (libpcap reuses its buffer on the next read).
+ * Far more than the rings can hold of any link's packets (1,024 records an engine). */
+enum { MW_SH_ARENA = 8 << 20 };
 
 typedef struct {
   mw_decoded rec[MW_SH_RING];
-  size_t start_of[MW_SH_RING]; /* the file offset of each record: pages before the oldest
-                                  unconsumed one are still read */
+  size_t start_of[MW_SH_RING]; /* where each record's bytes begin (file offset, or arena
+                                  position): what lies before the oldest unconsumed one can go */
   uint64_t local;              /* the reader's: records written */
   _Atomic uint64_t produced, consumed;
   _Atomic bool engine_waits;
 } mw_shard_ring;
 
 struct mw_shards {
-  mw_mapped *m;
+  mw_mapped *m;     /* the file walked in place, or NULL: */
+  pcap_t *pcap;     /* libpcap reads it, the bytes copied into */
+  uint8_t *arena;   /* MW_SH_ARENA */
+  uint64_t arena_pos; /* the reader's: where the next packet's bytes go */
+  FILE *file;       /* for progress: NULL for stdin and pipes */
   const mw_engine *proto; /* engine 0: link type, tenants, names, port classes (read only) */
   mw_engine *engines[MW_SHARDS_MAX];
   int n;
@@ -52,7 +61,7 @@ struct mw_shards {
   uint64_t next_tick, tick_step;
   _Atomic uint64_t packets_read;
   _Atomic int64_t done_offset;
-  _Atomic bool stop, reader_waits;
+  _Atomic bool stop, reader_waits, reader_waits_arena;
   int end_rc;
   char err[256];
   uint64_t anomalies[MW_AN_COUNT];
@@ -173,9 +182,12 @@ static int owner_at_a_glance(const mw_shards *s, const mw_raw_packet *r) {
   return owner_of_key(s, 4, &k);
 }
 
-/* The oldest file offset an engine may still read (pages before it can go). */
+/* Where the next record's bytes begin. */
+static size_t source_position(const mw_shards *s) { return s->m ? s->m->pos : (size_t)s->arena_pos; }
+
+/* The oldest byte an engine may still read (file pages or arena before it can go). */
 static size_t oldest_in_use(mw_shards *s) {
-  size_t oldest = s->m->pos;
+  size_t oldest = source_position(s);
   for (int k = 0; k < s->n; k++) {
     mw_shard_ring *r = s->ring[k];
     uint64_t c = atomic_load(&r->consumed);
@@ -211,23 +223,79 @@ static bool tick_if_due(mw_shards *s, size_t start) {
   return true;
 }
 
+/* The reader, for a file libpcap reads: waits until `len` bytes from `start` are free in the
+ * arena (every engine past what was there). False when told to stop. */
+static bool arena_room(mw_shards *s, uint64_t start, uint32_t len) {
+  if (start + len - oldest_in_use(s) <= MW_SH_ARENA) return true;
+  publish_all(s);
+  for (unsigned spins = 0; start + len - oldest_in_use(s) > MW_SH_ARENA; spins++) {
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return false;
+    if (spins < MW_SH_SPINS) {
+      mw_cpu_relax();
+      continue;
+    }
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->reader_waits_arena, true);
+    if (start + len - oldest_in_use(s) > MW_SH_ARENA && !atomic_load(&s->stop)) pthread_cond_wait(&s->wake, &s->lock);
+    atomic_store(&s->reader_waits_arena, false);
+    pthread_mutex_unlock(&s->lock);
+  }
+  return true;
+}
+
+/* The next packet from libpcap, its bytes copied into the arena: as mw_mapped_next. */
+static int pcap_next_copied(mw_shards *s, mw_raw_packet *r) {
+  struct pcap_pkthdr *h;
+  const u_char *data;
+  for (;;) {
+    int rc = pcap_next_ex(s->pcap, &h, &data);
+    if (rc == PCAP_ERROR_BREAK) return 0;
+    if (rc == PCAP_ERROR) {
+      snprintf(s->err, sizeof s->err, "%s", pcap_geterr(s->pcap));
+      return -1;
+    }
+    if (rc == 1) break;
+  }
+  uint32_t caplen = h->caplen; /* never more than libpcap handed over (its snaplen) */
+  if (caplen > MW_SH_ARENA / 4) caplen = MW_SH_ARENA / 4;
+  uint64_t start = s->arena_pos;
+  /* A packet never wraps: it starts over at the arena's beginning when the end is too near. */
+  if (start % MW_SH_ARENA + caplen > MW_SH_ARENA) start += MW_SH_ARENA - start % MW_SH_ARENA;
+  if (!arena_room(s, start, caplen)) return -2;
+  uint8_t *copy = s->arena + start % MW_SH_ARENA;
+  memcpy(copy, data, caplen);
+  s->arena_pos = start + caplen;
+  r->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+  r->data = copy;
+  r->caplen = caplen;
+  r->wirelen = h->len > caplen ? h->len : caplen;
+  return 1;
+}
+
 static void *read_and_deal(void *arg) {
   mw_shards *s = arg;
   pthread_setname_np(pthread_self(), "mw-shard-reader");
   for (uint64_t i = 0;; i++) {
     if (i % MW_SH_RELEASE_EVERY == 0) {
       size_t oldest = oldest_in_use(s);
-      atomic_store_explicit(&s->done_offset, (int64_t)oldest, memory_order_relaxed);
-      mw_mapped_release(s->m, oldest);
+      if (s->m) {
+        atomic_store_explicit(&s->done_offset, (int64_t)oldest, memory_order_relaxed);
+        mw_mapped_release(s->m, oldest);
+      } else if (s->file) {
+        atomic_store_explicit(&s->done_offset, (int64_t)ftell(s->file), memory_order_relaxed);
+      }
     }
-    size_t start = s->m->pos;
+    size_t before = source_position(s);
     mw_raw_packet r;
-    int rc = mw_mapped_next(s->m, &r, s->err, sizeof s->err);
+    int rc = s->m ? mw_mapped_next(s->m, &r, s->err, sizeof s->err) : pcap_next_copied(s, &r);
+    if (rc == -2) return NULL; /* told to stop */
     if (rc != 1) {
       s->end_rc = rc;
-      to_every_engine(s, MW_REC_END, start);
+      to_every_engine(s, MW_REC_END, source_position(s));
       return NULL;
     }
+    /* Where the record's bytes begin: its header in the mapped file, its copy in the arena. */
+    size_t start = s->m ? before : (size_t)(s->arena_pos - r.caplen);
     s->seq++;
     atomic_store_explicit(&s->packets_read, s->seq, memory_order_relaxed);
     if (r.ts_ns > s->now_ns) s->now_ns = r.ts_ns;
@@ -270,8 +338,9 @@ static void *read_and_deal(void *arg) {
 mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint64_t seq_base,
                            uint64_t next_tick_ns, uint64_t tick_step_ns, char *err, size_t errlen) {
   mw_mapped *m = mw_capture_mapped(c);
-  if (!m) {
-    snprintf(err, errlen, "a sharded scan reads classic pcap files in place only");
+  pcap_t *pcap = m ? NULL : mw_capture_pcap(c);
+  if (!m && !pcap) {
+    snprintf(err, errlen, "not a capture file");
     return NULL;
   }
   if (n < 1 || n > MW_SHARDS_MAX) {
@@ -284,6 +353,13 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
     return NULL;
   }
   s->m = m;
+  s->pcap = pcap;
+  s->file = m ? NULL : mw_capture_stream(c);
+  if (!m && !(s->arena = malloc(MW_SH_ARENA))) {
+    free(s);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
   s->n = n;
   s->proto = engines[0];
   for (int k = 0; k < n; k++) {
@@ -303,9 +379,10 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
     if (mw_engine_now(engines[k]) > s->now_ns) s->now_ns = mw_engine_now(engines[k]);
   s->next_tick = next_tick_ns;
   s->tick_step = tick_step_ns ? tick_step_ns : 1;
-  atomic_store(&s->done_offset, (int64_t)m->pos);
+  atomic_store(&s->done_offset, m ? (int64_t)m->pos : 0);
   if (pthread_mutex_init(&s->lock, NULL) != 0) {
     for (int k = 0; k < n; k++) free(s->ring[k]);
+    free(s->arena);
     free(s);
     snprintf(err, errlen, "no lock to be had");
     return NULL;
@@ -313,6 +390,7 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
   if (pthread_cond_init(&s->wake, NULL) != 0 || pthread_create(&s->thread, NULL, read_and_deal, s) != 0) {
     pthread_mutex_destroy(&s->lock);
     for (int k = 0; k < n; k++) free(s->ring[k]);
+    free(s->arena);
     free(s);
     snprintf(err, errlen, "no reader thread to be had");
     return NULL;
@@ -340,7 +418,8 @@ static uint64_t records_after(mw_shards *s, mw_shard_ring *r, uint64_t consumed)
 
 static void consumed_to(mw_shards *s, mw_shard_ring *r, uint64_t consumed, uint64_t produced) {
   atomic_store(&r->consumed, consumed);
-  if (atomic_load(&s->reader_waits) && produced - consumed <= MW_SH_RING / 2) wake_all(s);
+  if (atomic_load(&s->reader_waits_arena) || (atomic_load(&s->reader_waits) && produced - consumed <= MW_SH_RING / 2))
+    wake_all(s);
 }
 
 int mw_shards_run(mw_shards *s, int k, char *err, size_t errlen) {
@@ -417,8 +496,9 @@ void mw_shards_stop(mw_shards *s) {
     pthread_join(s->thread, NULL);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
-    mw_mapped_release_all(s->m);
+    if (s->m) mw_mapped_release_all(s->m);
   }
   for (int k = 0; k < s->n; k++) free(s->ring[k]);
+  free(s->arena);
   free(s);
 }

@@ -445,7 +445,8 @@ void mw_capture_close(mw_capture *c);
 int mw_capture_is_mapped(const mw_capture *c);
 
 /* ---- A sharded scan: one reader thread, several engines (shards.c) ----
- * The reader walks a mapped capture, decodes each packet and gives it to the engine that owns
+ * The reader walks a mapped capture (or reads one through libpcap — pcapng, stdin, a pipe —
+ * copying each packet's bytes out), decodes each packet and gives it to the engine that owns
  * its flow (a hash of both ends, the same for both directions); DNS packets and the SYNs that
  * make host activity reach every engine as well (see mw_record_role), and when the capture's
  * packet time reaches the next sample point (next_tick_ns, then each tick plus tick_step_ns,

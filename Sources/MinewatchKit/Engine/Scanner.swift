@@ -82,10 +82,11 @@ public final class Scanner {
     throws -> ScanReport
   {
     let captures = try CaptureFiles(files, engine: pipeline.engine, reader: reader, threads: threads)
+    // Engines sharing the flows on three threads or more; on two, a reader thread for files
+    // libpcap reads too (a mapped file's reader thread is the pipelined capture's own).
     let engines = min(threads - 1, Int(MW_SHARDS_MAX))
-    if engines >= 2, pipeline.evidence == nil,
-      captures.files.allSatisfy({ mw_capture_is_mapped($0.handle) != 0 })
-    {
+    let allMapped = captures.files.allSatisfy { mw_capture_is_mapped($0.handle) != 0 }
+    if pipeline.evidence == nil, engines >= 2 || (engines == 1 && !allMapped) {
       return try ShardedScan(primary: pipeline, engines: engines).run(captures, progress: progress)
     }
     var warnings: [String] = []
