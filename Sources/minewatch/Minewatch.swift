@@ -94,7 +94,7 @@ struct Scan: ParsableCommand {
     help: ArgumentHelp(
       "Threads: 1 does everything on one; 2 walks and decodes the file on a second; 3 or more add engines that share the flows (default: one per core, at most 16).",
       discussion:
-        "Only classic pcap files read in place use more than one thread, and only without --evidence past two; the report is the same either way."
+        "pcapng, stdin and pipes get a reader thread from 2 on too; with --evidence at most two are used; the report is the same either way."
     ))
   var threads: Int = Scanner.defaultThreads
 
