@@ -71,6 +71,22 @@ public enum Scenarios {
     }
   }
 
+  /// A readable XMRig-style miner (logged in, no shares) whose pool pushes an rx/0 job at each
+  /// of `blocks` (seconds after the login): the job pushes encrypted flows are compared with.
+  public static func cryptoNoteJobPushes(_ c: Conversation, atSeconds blocks: [Double]) {
+    cryptoNote(c, login: "48edfHu7V9Z84YzzMa6fUueo", shares: 0, interval: 1)
+    var at = 0.0
+    for b in blocks {
+      c.advance(seconds: b - at)
+      at = b
+      c.send(
+        fromClient: false,
+        line:
+          #"{"jsonrpc":"2.0","method":"job","params":{"blob":"0606e898","job_id":"8","target":"dc460300","algo":"rx/0"}}"#
+      )
+    }
+  }
+
   /// A JSON-RPC echo service: the kind of traffic older detectors call mining.
   public static func jsonEcho(_ c: Conversation, lines: Int) {
     for i in 0..<lines {

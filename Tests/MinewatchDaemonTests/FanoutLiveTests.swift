@@ -54,19 +54,8 @@ struct FanoutLiveTests {
     notify.startCollecting()
     defer { notify.stopCollecting() }
     let log = dir + "/alerts.jsonl"
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    daemon.arguments =
-      [
-        "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "fw1", "--workers", "\(workers)",
-        "--syslog",
-        "none", "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor",
-        "fanout",
-      ] + extra
-    daemon.environment = ["NOTIFY_SOCKET": notify.path, "PATH": "/usr/bin:/bin"]
-    daemon.standardOutput = FileHandle.nullDevice
-    daemon.standardError = FileHandle.nullDevice
-    try daemon.run()
+    let daemon = try Self.startDaemon(
+      ns, "fw1", workers: workers, log: log, notify: notify.path, extra: extra)
     defer {
       if daemon.isRunning {
         kill(daemon.processIdentifier, SIGKILL)
@@ -83,7 +72,35 @@ struct FanoutLiveTests {
     kill(daemon.processIdentifier, SIGTERM)
     daemon.waitUntilExit()
     #expect(daemon.terminationStatus == 0)
-    return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+    return try Self.alerts(log)
+  }
+
+  /// The daemon capturing on `iface` of namespace `ns` with `workers` fanout workers, its alerts
+  /// to the JSON log `log`, no syslog, one summary at the end.
+  static func startDaemon(
+    _ ns: String, _ iface: String, workers: Int, log: String, notify: String? = nil, extra: [String] = []
+  ) throws -> Process {
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    daemon.arguments =
+      [
+        "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", iface, "--workers", "\(workers)",
+        "--syslog",
+        "none", "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor",
+        "fanout",
+      ] + extra
+    daemon.environment = ["PATH": "/usr/bin:/bin"].merging(notify.map { ["NOTIFY_SOCKET": $0] } ?? [:]) {
+      a, _ in a
+    }
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle.nullDevice
+    try daemon.run()
+    return daemon
+  }
+
+  /// A JSON log's alerts.
+  static func alerts(_ log: String) throws -> [[String: Any]] {
+    try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
       try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
   }
@@ -252,15 +269,7 @@ struct FanoutLiveTests {
     try replay.run()
     usleep(500_000)
     let log = dir + "/alerts.jsonl"
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    daemon.arguments = [
-      "netns", "exec", ns, LiveDaemonTests.binary, "run", "-i", "sw1", "--workers", "2", "--syslog", "none",
-      "--summary-interval", "1h", "--signatures", Paths.signatures, "--json-log", log, "--sensor", "startup",
-    ]
-    daemon.standardOutput = FileHandle.nullDevice
-    daemon.standardError = FileHandle.nullDevice
-    try daemon.run()
+    let daemon = try Self.startDaemon(ns, "sw1", workers: 2, log: log)
     defer {
       if daemon.isRunning {
         kill(daemon.processIdentifier, SIGKILL)
@@ -272,9 +281,7 @@ struct FanoutLiveTests {
     kill(daemon.processIdentifier, SIGTERM)
     daemon.waitUntilExit()
     #expect(daemon.terminationStatus == 0)
-    let alerts = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
-      try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-    }
+    let alerts = try Self.alerts(log)
     let summary = try #require(alerts.last { $0["event"] as? String == "summary" })
     // The daemon joined the stream early: thousands of its segments went through the engine.
     #expect((summary["packets"] as? Int ?? 0) > 10_000, "\(summary)")

@@ -149,17 +149,7 @@ import Testing
       // A readable XMRig-style miner whose pool pushes a job at each new block.
       let plain = Conversation(
         writer: w, client: Peer("10.35.2.1", 41000), server: Peer("198.51.100.20", 3333), startNs: Self.t0)
-      Scenarios.cryptoNote(plain, login: "48edfHu7V9Z84YzzMa6fUueo", shares: 0, interval: 1)
-      var at = 0.0
-      for b in blocks {
-        plain.advance(seconds: b - at)
-        at = b
-        plain.send(
-          fromClient: false,
-          line:
-            #"{"jsonrpc":"2.0","method":"job","params":{"blob":"0606e898","job_id":"8","target":"dc460300","algo":"rx/0"}}"#
-        )
-      }
+      Scenarios.cryptoNoteJobPushes(plain, atSeconds: blocks)
       // Two encrypted miners: one whose pool pushes at those moments (+0.4 s), one at others.
       var same = minerRecords(seed: 6, submits: 60, mean: 6, submit: 244, answer: 85, push: 430).filter {
         $0.1 || $0.2 < 400
