@@ -1,5 +1,6 @@
 import CaptureForge
 import Foundation
+import MinewatchCore
 import Testing
 
 @testable import MinewatchKit
@@ -91,6 +92,27 @@ import Testing
         w, client: Peer("10.35.2.\(10 + k)", 50000), server: Peer("198.51.100.\(90 + k)", 443),
         startNs: Self.t0, records)
     }
+  }
+
+  /// The README's limit: at most 64 engines. `--threads 256` runs 64 and reports as one does;
+  /// the C side refuses 65 in one line.
+  @Test func engineLimitIsEnforced() throws {
+    let sample = Paths.repo.appendingPathComponent("Tests/Fixtures/sample.pcap").path
+    let site = SiteSettings()
+    #expect(
+      json(try report(sample, threads: 256, site: site)) == json(try report(sample, threads: 1, site: site)))
+    var err = [CChar](repeating: 0, count: 256)
+    guard let capture = mw_capture_open_file(sample, &err, err.count) else {
+      Issue.record("sample not readable")
+      return
+    }
+    defer { mw_capture_close(capture) }
+    let engines = try (0..<65).map { _ in
+      try CoreEngine(names: nil, sink: SessionTracker(signatures: loadSignatures()))
+    }
+    let raws: [OpaquePointer?] = engines.map { $0.raw }
+    #expect(mw_shards_start(capture, raws, 65, 0, 1, 1, &err, err.count) == nil)
+    #expect(cText(err) == "engines: 65 is not 1 to 64")
   }
 
   @Test func engineCountsGiveOneReport() throws {
