@@ -140,6 +140,14 @@ import Testing
     // Linear counting over 256 bits: 60 distinct targets estimate within a few.
     let estimate = Int(reason.split(separator: " ")[3])!
     #expect((52...68).contains(estimate))
+    // The same estimate on every scan of the capture (the bits' key is fixed, not the run's).
+    for _ in 0..<3 {
+      let (again, _) = try scanForged("probe-again.pcap", site: site("labs")) { w in
+        mine(w, at: Self.t0)
+        probe(w, targets: 60, port: 6379, at: Self.t0 + 10 * Self.s)
+      }
+      #expect(try host(again).kindReasons == h.kindReasons)
+    }
   }
 
   @Test func fewAttemptsOrOrdinaryPortsAreNotProbing() throws {

@@ -292,10 +292,6 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
   /// The session layer's tables (Swift): sessions open at once, (host, name) lookups kept.
   public var openSessions = 65_536
   public var lookups = 65_536
-  /// The engine's hash key; nil (the default): a random one each run, so that no outsider can
-  /// aim flows or probe targets at one place. Two scans compared against each other share one
-  /// (the probe-target estimate counts hash bits, whose collisions follow the key).
-  public var hashSeed: (UInt64, UInt64)?
 
   public init() {}
 
@@ -308,7 +304,6 @@ public struct EngineLimits: Sendable, CustomStringConvertible {
     cfg.pool_addresses = poolAddresses
     cfg.host_records = hostRecords
     cfg.probe_window_s = probeWindowSeconds
-    if let (k0, k1) = hashSeed, k0 != 0 || k1 != 0 { cfg.hash_seed = (k0, k1) }
   }
 
   public var description: String {
