@@ -244,6 +244,9 @@ static void count_packet(mw_engine *e, uint64_t ts_ns, uint32_t wirelen) {
   if (ts_ns > e->now_ns) e->now_ns = ts_ns;
 }
 
+/* DNS over UDP or TCP, by either port. */
+static bool is_dns(const mw_packet *p) { return p->sport == 53 || p->dport == 53; }
+
 /* A decoded packet; `k` is its flow key when the caller computed it already (TCP only). */
 static void decoded_packet(mw_engine *e, const mw_raw_packet *r, const mw_packet *p,
                            const mw_flow_key *k) {
@@ -251,7 +254,7 @@ static void decoded_packet(mw_engine *e, const mw_raw_packet *r, const mw_packet
   else e->c.ipv6++;
   if (p->l4 == IPPROTO_UDP) {
     e->c.udp++;
-    if ((p->sport == 53 || p->dport == 53) && e->names)
+    if (is_dns(p) && e->names)
       mw_dns_inspect(e, p, p->payload, p->payload_len, r->ts_ns);
     return;
   }
@@ -322,16 +325,15 @@ void mw_engine_decoded(mw_engine *e, mw_decoded *d, uint32_t n) {
   }
 }
 
-static bool is_dns(const mw_packet *p) { return p->sport == 53 || p->dport == 53; }
-
-int mw_record_spans_flows(const mw_engine *e, const mw_decoded *d) {
-  if (!d->ok) return 0;
+mw_record_role mw_record_shared_role(const mw_engine *e, const mw_decoded *d) {
+  if (!d->ok) return MW_REC_OWN;
   const mw_packet *p = &d->p;
-  if (p->l4 == IPPROTO_UDP) return e->names && is_dns(p);
-  if (is_dns(p)) return e->names && p->payload_len > 2;
-  if (!(p->tcp_flags & MW_TCP_SYN) || !e->port_class) return 0;
+  if (is_dns(p))
+    return e->names && (p->l4 == IPPROTO_UDP || p->payload_len > 2) ? MW_REC_DNS : MW_REC_OWN;
+  if (p->l4 == IPPROTO_UDP || !(p->tcp_flags & MW_TCP_SYN) || !e->port_class) return MW_REC_OWN;
   bool ack = (p->tcp_flags & MW_TCP_ACK) != 0;
-  return ack ? (e->port_class[p->sport] & MW_PORT_LOGIN) != 0 : (e->port_class[p->dport] & MW_PORT_PROBE) != 0;
+  bool activity = ack ? (e->port_class[p->sport] & MW_PORT_LOGIN) : (e->port_class[p->dport] & MW_PORT_PROBE);
+  return activity ? MW_REC_SYN : MW_REC_OWN;
 }
 
 void mw_engine_shared_effect(mw_engine *e, const mw_decoded *d) {
@@ -386,7 +388,7 @@ static void tcp_packet(mw_engine *e, mw_flow *f, int side, const mw_packet *p, u
       mw_emit(e, &ev, f, side);
     }
   }
-  if (p->sport == 53 || p->dport == 53) {
+  if (is_dns(p)) {
     /* DNS over TCP: a two-byte length, then the message; one segment is enough for answers. */
     if (e->names && p->payload_len > 2) {
       uint32_t mlen = mw_be16(p->payload);

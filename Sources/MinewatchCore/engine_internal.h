@@ -261,8 +261,10 @@ typedef enum {
 /* The effect of another engine's packet (MW_REC_DNS, MW_REC_SYN): the tables it changes, with
  * the anomalies it would count left to its owner. */
 void mw_engine_shared_effect(mw_engine *e, const mw_decoded *d);
-/* Whether a decoded packet changes state that spans flows (its effect is for every engine). */
-int mw_record_spans_flows(const mw_engine *e, const mw_decoded *d);
+/* What a decoded packet is to the engines that do not own it: MW_REC_DNS or MW_REC_SYN when
+ * it changes state that spans flows (its effect is for every engine), MW_REC_OWN when it is its
+ * owner's alone. */
+mw_record_role mw_record_shared_role(const mw_engine *e, const mw_decoded *d);
 /* Decodes one record as mw_engine_packets does, reading only what stays fixed during a run
  * (link type, tenant rules): safe from another thread. Decoding anomalies are counted into an. */
 void mw_engine_decode(const mw_engine *e, const mw_raw_packet *r, mw_decoded *d, uint64_t *an);

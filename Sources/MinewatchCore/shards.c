@@ -321,9 +321,9 @@ static void *read_and_deal(void *arg) {
     if (!slot) return NULL;
     *slot = d;
     written(s, owner);
-    if (s->n > 1 && mw_record_spans_flows(s->proto, &d)) {
-      bool dns = d.p.sport == 53 || d.p.dport == 53;
-      d.role = (uint8_t)(dns ? MW_REC_DNS : MW_REC_SYN);
+    mw_record_role shared = s->n > 1 ? mw_record_shared_role(s->proto, &d) : MW_REC_OWN;
+    if (shared != MW_REC_OWN) {
+      d.role = (uint8_t)shared;
       for (int k = 0; k < s->n; k++) {
         if (k == owner) continue;
         if (!(slot = slot_in(s, k, start))) return NULL;
@@ -355,20 +355,17 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
   s->m = m;
   s->pcap = pcap;
   s->file = m ? NULL : mw_capture_stream(c);
-  if (!m && !(s->arena = malloc(MW_SH_ARENA))) {
-    free(s);
-    snprintf(err, errlen, "out of memory");
-    return NULL;
-  }
   s->n = n;
   s->proto = engines[0];
-  for (int k = 0; k < n; k++) {
+  bool allocated = m || (s->arena = malloc(MW_SH_ARENA));
+  for (int k = 0; k < n && allocated; k++) {
     s->engines[k] = engines[k];
-    if (!(s->ring[k] = calloc(1, sizeof(mw_shard_ring)))) {
-      mw_shards_stop(s);
-      snprintf(err, errlen, "out of memory");
-      return NULL;
-    }
+    allocated = (s->ring[k] = calloc(1, sizeof(mw_shard_ring))) != NULL;
+  }
+  if (!allocated) {
+    mw_shards_stop(s);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
   }
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -380,18 +377,9 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
   s->next_tick = next_tick_ns;
   s->tick_step = tick_step_ns ? tick_step_ns : 1;
   atomic_store(&s->done_offset, m ? (int64_t)m->pos : 0);
-  if (pthread_mutex_init(&s->lock, NULL) != 0) {
-    for (int k = 0; k < n; k++) free(s->ring[k]);
-    free(s->arena);
-    free(s);
-    snprintf(err, errlen, "no lock to be had");
-    return NULL;
-  }
-  if (pthread_cond_init(&s->wake, NULL) != 0 || pthread_create(&s->thread, NULL, read_and_deal, s) != 0) {
-    pthread_mutex_destroy(&s->lock);
-    for (int k = 0; k < n; k++) free(s->ring[k]);
-    free(s->arena);
-    free(s);
+  if (pthread_mutex_init(&s->lock, NULL) != 0 || pthread_cond_init(&s->wake, NULL) != 0 ||
+      pthread_create(&s->thread, NULL, read_and_deal, s) != 0) {
+    mw_shards_stop(s); /* not running: only frees */
     snprintf(err, errlen, "no reader thread to be had");
     return NULL;
   }

@@ -406,7 +406,7 @@ int mw_engine_linktype(const mw_engine *e);
  * engine is at: the same in one engine and in a sharded scan's engines. */
 uint64_t mw_engine_position(const mw_engine *e);
 /* Gives e the hash seed of `from` (before either has seen a packet): a sharded scan's engines
- * must place host records and probe bits alike. */
+ * must place host records alike (their sets fill, and give way, alike in every engine). */
 void mw_engine_share_seed(mw_engine *e, const mw_engine *from);
 
 /* ---- Reading a capture file through libpcap, the loop in C ---- */

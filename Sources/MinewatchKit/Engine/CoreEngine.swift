@@ -196,7 +196,7 @@ public final class CoreEngine {
   public var position: UInt64 { mw_engine_position(raw) }
 
   /// Takes `other`'s hash seed (before either has seen a packet): a sharded scan's engines must
-  /// place host records and probe bits alike.
+  /// place host records alike (their sets fill, and give way, alike in every engine).
   public func shareSeed(with other: CoreEngine) { mw_engine_share_seed(raw, other.raw) }
 
   /// Ends idle flows in the next `buckets` buckets of the table.

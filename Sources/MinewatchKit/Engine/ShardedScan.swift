@@ -1,8 +1,8 @@
 import Foundation
 import MinewatchCore
 
-/// A scan on more than two threads: one reader and `engines` engines that share the flows out
-/// (shards.c), each engine with a pipeline of its own on a thread of its own, joined into one
+/// A scan on three threads or more (and on two for files libpcap reads): one reader and
+/// `engines` engines that share the flows out (shards.c), each engine with a pipeline of its own on a thread of its own, joined into one
 /// report at the end (Pipeline.finish). Every engine stops at each sample point of the
 /// timelines; there they meet, and the notes that compare flows are published while all wait
 /// (PushNotes), so the report is the one a one-engine scan gives.
@@ -50,12 +50,10 @@ final class ShardedScan: @unchecked Sendable {
       let done = DispatchGroup()
       for k in 1..<pipelines.count {
         done.enter()
-        let thread = Thread { [self] in
+        Thread { [self] in  // named mw-engine-k by the C side
           ends.set(k, self.drive(k, onSample: nil))
           done.leave()
-        }
-        thread.name = "minewatch-engine-\(k)"
-        thread.start()
+        }.start()
       }
       ends.set(
         0,
