@@ -11,9 +11,13 @@ struct Minewatch: ParsableCommand {
   /// "0.9.0, signatures 2026-12-02 (/usr/share/minewatch/signatures)": the binary and the
   /// signature set it would load.
   static var versionText: String {
-    guard let dir = Signatures.defaultDirectory() else { return "\(release), no signature set found" }
+    guard let dir = defaultSignatures else { return "\(release), no signature set found" }
     return "\(release), signatures \(Signatures.setDate(in: dir) ?? "of unknown date") (\(dir.path))"
   }
+
+  /// The signature set a command loads unless told, looked for once a run: the version text
+  /// names it on every invocation, and each look resolves paths on the file system.
+  static let defaultSignatures = Signatures.defaultDirectory()
 
   static let configuration = CommandConfiguration(
     commandName: "minewatch",
@@ -109,7 +113,7 @@ struct Scan: ParsableCommand {
   func run() throws {
     let sigs: Signatures
     do {
-      guard let dir = signatures.map({ URL(fileURLWithPath: $0) }) ?? Signatures.defaultDirectory()
+      guard let dir = signatures.map({ URL(fileURLWithPath: $0) }) ?? Minewatch.defaultSignatures
       else {
         throw MinewatchError.signatures(
           "no signature directory found: pass --signatures DIR or set MINEWATCH_SIGNATURES")

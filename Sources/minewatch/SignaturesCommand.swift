@@ -165,7 +165,7 @@ extension SignatureTools.ImportFormat: ExpressibleByArgument {}
 /// The named directory, or the one scan would use.
 func signatureDirectory(_ named: String?) throws -> URL {
   if let named { return URL(fileURLWithPath: named) }
-  guard let dir = Signatures.defaultDirectory() else {
+  guard let dir = Minewatch.defaultSignatures else {
     fail("no signature directory found: pass one or set MINEWATCH_SIGNATURES")
   }
   return dir

@@ -72,8 +72,9 @@ public final class Scanner {
   }
 
   /// Threads a scan uses unless told: one per core (a reader and an engine on two; a reader
-  /// and engines sharing the flows on more, ShardedScan), at most 16.
-  public static var defaultThreads: Int { min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 16) }
+  /// and engines sharing the flows on more, ShardedScan), at most 16. Counted once: each count
+  /// reads the cgroup's quota files, and the command line's default is taken several times.
+  public static let defaultThreads = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 16)
 
   public func scan(
     files: [String], reader: CaptureReader = .mapped, threads: Int = 1,
@@ -93,8 +94,7 @@ public final class Scanner {
     let start = Date()
     pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock
     for (i, f) in files.enumerated() {
-      let size =
-        f == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int64) ?? nil
+      let size = captureFileSize(f)
       let warning = captures.feed(i, engine: pipeline.engine) { offset in
         self.pipeline.engine.setDeadline(self.pipeline.sampleTimelines())
         progress?(
