@@ -11,7 +11,7 @@ struct EvidenceCommand: ParsableCommand {
   /// Exit codes: 0 intact, 1 a problem found (each on one line), 2 unreadable.
   struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Verify evidence.log's hash chain and each file's SHA-256.")
+      commandName: "verify", abstract: "Verify evidence.log's hash chain and each file's SHA-256.")
     @Argument(help: "The evidence directory.") var directory: String
 
     func run() throws {

@@ -48,7 +48,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Exit codes: 0 scanned, 1 mining found (with --exit-code), 2 usage or unreadable input.
 struct Scan: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Find every mining session in capture files (pcap or pcapng; - for stdin).")
+    commandName: "scan", abstract: "Find every mining session in capture files (pcap or pcapng; - for stdin)."
+  )
 
   @Argument(help: "Capture files; - reads standard input.")
   var files: [String]

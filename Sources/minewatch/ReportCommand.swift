@@ -5,6 +5,7 @@ import MinewatchKit
 /// `minewatch report IN -o OUT.html`: a page people look at, from a scan report or a daemon log.
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "report",
     abstract: "Write a self-contained HTML report from scan JSON or daemon JSON logs, one or many.",
     discussion: """
       The page has the totals (hosts, Mbps, hashrate, power, kWh/day, coal and CO2), a table by unit, \

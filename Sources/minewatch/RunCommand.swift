@@ -8,7 +8,7 @@ import MinewatchKit
 /// the command line wins.
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Watch a live interface and send alerts to syslog (the systemd service).",
+    commandName: "run", abstract: "Watch a live interface and send alerts to syslog (the systemd service).",
     discussion: "Started as root with --user, it drops to that user once the capture is open.")
 
   @Option(name: [.short, .long], help: "Interface to capture on ('any' for all).") var interface: String?

@@ -50,6 +50,7 @@ struct SignaturesCommand: ParsableCommand {
 
   struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "update",
       abstract: "Install a new signature set: validate it, put it in force atomically, reload the daemon.",
       discussion: """
         SOURCE is a directory, a .tar, .tar.gz or .tar.xz archive (holding the files or one folder of \
@@ -77,6 +78,7 @@ struct SignaturesCommand: ParsableCommand {
 
   struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "rollback",
       abstract: "Put the signature set in force before the last update back, and reload the daemon.")
     @OptionGroup var managed: Managed
 
@@ -94,7 +96,7 @@ struct SignaturesCommand: ParsableCommand {
 
   struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Validate a signature directory; errors name file:line.")
+      commandName: "check", abstract: "Validate a signature directory; errors name file:line.")
     @Argument(help: "The directory (default: the one scan uses).") var directory: String?
 
     func run() throws {
@@ -109,6 +111,7 @@ struct SignaturesCommand: ParsableCommand {
 
   struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "import",
       abstract: "Turn a public blocklist into pools.txt lines (written to standard output).",
       discussion: """
         Save the output as NAME.pools.txt in the signature directory: every *.pools.txt there \
@@ -145,7 +148,8 @@ struct SignaturesCommand: ParsableCommand {
   }
 
   struct Match: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Say which entry matches a name, and why.")
+    static let configuration = CommandConfiguration(
+      commandName: "match", abstract: "Say which entry matches a name, and why.")
     @Option(help: "Directory holding the signature files.") var signatures: String?
     @Argument(help: "A domain name.") var name: String
 
