@@ -102,11 +102,13 @@ static void *read_ahead(void *arg) {
   mw_pipeline *pl = arg;
   uint64_t produced = 0;
   for (;;) {
-    if (produced - atomic_load_explicit(&pl->consumed, memory_order_relaxed) >= MW_RING) {
+    /* Acquire: the engine's reads of the slot about to be rewritten come before its count of
+     * what it consumed (a relaxed load let the reader's writes race them, ThreadSanitizer). */
+    if (produced - atomic_load_explicit(&pl->consumed, memory_order_acquire) >= MW_RING) {
       publish(pl, produced); /* the engine must see all there is before the reader waits */
       if (!room_for(pl, produced)) return NULL;
     }
-    mw_mapped_release(pl->m, atomic_load_explicit(&pl->done_offset, memory_order_relaxed));
+    mw_mapped_release(pl->m, atomic_load_explicit(&pl->done_offset, memory_order_acquire));
     uint32_t slot = (uint32_t)(produced % MW_RING);
     mw_raw_packet r;
     int rc = mw_mapped_next(pl->m, &r, pl->err, sizeof pl->err);
@@ -171,7 +173,7 @@ int mw_pipeline_run(mw_pipeline *pl, mw_engine *e, uint64_t max_packets, char *e
       mw_engine_decoded(e, &pl->ring[slot], n);
       consumed += n;
       done += n;
-      atomic_store_explicit(&pl->done_offset, pl->end_of[(consumed - 1) % MW_RING], memory_order_relaxed);
+      atomic_store_explicit(&pl->done_offset, pl->end_of[(consumed - 1) % MW_RING], memory_order_release);
       atomic_store(&pl->consumed, consumed);
       if (produced - consumed <= MW_RING / 2) wake(pl, &pl->reader_waits);
     }
