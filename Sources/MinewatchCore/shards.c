@@ -28,7 +28,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 enum { MW_SH_RING = 1024, MW_SH_PUBLISH = 8, MW_SH_SPINS = 256, MW_SH_RELEASE_EVERY = 4096 };
 /* A file libpcap reads (pcapng, stdin, a pipe): each packet's bytes are copied into this arena,
@@ -124,8 +123,8 @@ static void written(mw_shards *s, int k) {
 }
 
 /* The owner of a flow: a keyed mix of its ends in canonical order, so that both directions
- * agree. Not the flow table's hash (the engines hash again with theirs); the seed keeps an
- * outsider from steering every flow to one engine. */
+ * agree. Not the flow table's hash (the engines hash again with theirs); the seed, secret and
+ * drawn once a scan, keeps an outsider from steering every flow to one engine. */
 static int owner_of_key(const mw_shards *s, uint8_t family, const mw_flow_key *key) {
   uint64_t w[4];
   memcpy(w, key->a0, 16);
@@ -367,9 +366,11 @@ mw_shards *mw_shards_start(mw_capture *c, mw_engine *const *engines, int n, uint
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  s->seed = ((uint64_t)ts.tv_nsec << 32 ^ (uint64_t)ts.tv_sec) * 0x2545f4914f6cdd1dull | 1;
+  /* From engine 0's secret seed, which lasts the whole scan: the owner must stay the same from
+   * one file to the next, or a flow carried across rotated files (tcpdump -C, -G) moved to
+   * another engine and its session split in two. A seed drawn per file did that. */
+  const uint64_t *scan_seed = engines[0]->cfg.hash_seed;
+  s->seed = (scan_seed[0] ^ (scan_seed[1] << 17 | scan_seed[1] >> 47)) * 0x2545f4914f6cdd1dull | 1;
   s->seq = seq_base;
   s->now_ns = mw_engine_now(engines[0]);
   for (int k = 1; k < n; k++)

@@ -114,6 +114,57 @@ import Testing
     #expect(cText(err) == "engines: 65 is not 1 to 64")
   }
 
+  /// A capture rotated into files (tcpdump -C or -G) carries its flows across them: a flow must
+  /// stay with one engine from one file to the next, as it stays in a one-engine scan, or its
+  /// session splits in two. Each recorded miner's session cut in the middle of its capture.
+  @Test func flowsKeepTheirEngineAcrossFiles() throws {
+    let miners = [
+      "btc_sha256d_cpuminer_eth.pcap", "ltc_scrypt_cpuminer_eth.pcap", "xmr_rx0_plain_eth.pcap",
+      "xmr_rx0_reconnect_seedchange_eth.pcap", "xmr_rx0_tls_ip_only_eth.pcap", "xmr_rx0_tls_sni_eth.pcap",
+    ]
+    for name in miners {
+      let whole = Paths.capture("miners/" + name)
+      let parts = try rotated(whole, into: Paths.scratch(UUID().uuidString + "-" + name))
+      let scanner = { try Scanner(signatures: loadSignatures()) }
+      let unsplit = try scanner().scan(files: [whole])
+      let one = try scanner().scan(files: parts, threads: 1)
+      // The files' names aside, the rotated capture is the capture: the same sessions.
+      #expect(sessions(one) == sessions(unsplit), "\(name)")
+      #expect(one.hosts.map(\.sessions.count) == unsplit.hosts.map(\.sessions.count), "\(name)")
+      let expected = json(one)
+      for threads in [3, 4, 8] {
+        let r = try scanner().scan(files: parts, threads: threads)
+        #expect(
+          json(r) == expected,
+          "\(name), threads \(threads): \(sessions(r)) sessions against \(sessions(one))")
+      }
+    }
+  }
+
+  func sessions(_ r: ScanReport) -> Int { r.hosts.reduce(0) { $0 + $1.sessions.count } }
+
+  /// A classic pcap file cut at its middle record into two files, each with the file header.
+  func rotated(_ path: String, into prefix: String) throws -> [String] {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    let swapped = bytes.prefix(4) == Data([0xa1, 0xb2, 0xc3, 0xd4])
+    var offsets: [Int] = []
+    var pos = 24
+    while pos + 16 <= bytes.count {
+      offsets.append(pos)
+      let b = bytes[(bytes.startIndex + pos + 8)..<(bytes.startIndex + pos + 12)].map { Int($0) }
+      let caplen =
+        swapped ? b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] : b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0]
+      pos += 16 + caplen
+    }
+    let cut = offsets[offsets.count / 2]
+    let header = bytes.prefix(24)
+    let first = prefix + "-0.pcap"
+    let second = prefix + "-1.pcap"
+    try bytes.prefix(cut).write(to: URL(fileURLWithPath: first))
+    try (header + bytes.suffix(from: bytes.startIndex + cut)).write(to: URL(fileURLWithPath: second))
+    return [first, second]
+  }
+
   @Test func engineCountsGiveOneReport() throws {
     let path = Paths.scratch(UUID().uuidString + "-sharded.pcap")
     let w = try PcapWriter(path: path, link: .ethernet(vlans: []))
