@@ -94,7 +94,7 @@ bench-live: bench
 # The cost of each encapsulation on the benchmark capture (wrapped copies written once).
 bench-tunnels: bench
 	$(SWIFT) build -c release --product minewatch-gen
-	@Benchmarks/tunnels.sh $(BENCH_PCAP) .build/release/minewatch-gen .build/release/minewatch
+	@Benchmarks/tunnels.sh $(BENCH_PCAP) .build/release/minewatch-gen $(STATIC_BIN)
 
 # The binary that is installed (make install, the package) and measured (make bench): the Swift
 # runtime linked in, so it needs only Debian's own libraries, not the toolchain it was built with

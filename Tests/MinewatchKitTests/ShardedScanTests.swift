@@ -144,26 +144,17 @@ import Testing
 
   func sessions(_ r: ScanReport) -> Int { r.hosts.reduce(0) { $0 + $1.sessions.count } }
 
-  /// A classic pcap file cut at its middle record into two files, each with the file header.
+  /// A capture cut at its middle record into two files, as a rotating capture writes them.
   func rotated(_ path: String, into prefix: String) throws -> [String] {
-    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    let swapped = bytes.prefix(4) == Data([0xa1, 0xb2, 0xc3, 0xd4])
-    var offsets: [Int] = []
-    var pos = 24
-    while pos + 16 <= bytes.count {
-      offsets.append(pos)
-      let b = bytes[(bytes.startIndex + pos + 8)..<(bytes.startIndex + pos + 12)].map { Int($0) }
-      let caplen =
-        swapped ? b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3] : b[3] << 24 | b[2] << 16 | b[1] << 8 | b[0]
-      pos += 16 + caplen
+    let records = try readPcapRecords(path)
+    let halves = [records[..<(records.count / 2)], records[(records.count / 2)...]]
+    return try halves.enumerated().map { i, half in
+      let file = prefix + "-\(i).pcap"
+      let w = try PcapWriter(path: file, link: .ethernet(vlans: []))
+      for (ts, frame) in half { w.write(frame: frame, timeNs: ts) }
+      w.close()
+      return file
     }
-    let cut = offsets[offsets.count / 2]
-    let header = bytes.prefix(24)
-    let first = prefix + "-0.pcap"
-    let second = prefix + "-1.pcap"
-    try bytes.prefix(cut).write(to: URL(fileURLWithPath: first))
-    try (header + bytes.suffix(from: bytes.startIndex + cut)).write(to: URL(fileURLWithPath: second))
-    return [first, second]
   }
 
   @Test func engineCountsGiveOneReport() throws {

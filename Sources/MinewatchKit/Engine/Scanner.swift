@@ -94,7 +94,7 @@ public final class Scanner {
     let start = Date()
     pipeline.engine.setDeadline(1)  // the first packet starts the timeline clock
     for (i, f) in files.enumerated() {
-      let size = captureFileSize(f)
+      let size = regularFileSize(f)
       let warning = captures.feed(i, engine: pipeline.engine) { offset in
         self.pipeline.engine.setDeadline(self.pipeline.sampleTimelines())
         progress?(

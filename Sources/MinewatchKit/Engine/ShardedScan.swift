@@ -45,7 +45,7 @@ final class ShardedScan: @unchecked Sendable {
         reading = nil
         mw_shards_stop(shards)
       }
-      let size = captureFileSize(path)
+      let size = regularFileSize(path)
       let ends = EngineEnds(count: pipelines.count)
       let done = DispatchGroup()
       for k in 1..<pipelines.count {

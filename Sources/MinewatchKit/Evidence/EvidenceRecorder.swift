@@ -73,8 +73,7 @@ public final class EvidenceRecorder: SessionObserver {
     if let w = log.openWarning { warnings.append(w) }
     for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     where name.hasSuffix(".pcap") {
-      let size = (try? FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int64) ?? nil
-      usedBytes += size ?? 0
+      usedBytes += regularFileSize(dir + "/" + name) ?? 0
     }
     let ctx = Unmanaged.passUnretained(self).toOpaque()
     mw_engine_set_evidence_fn(engine.raw, evidenceTrampoline, ctx)
